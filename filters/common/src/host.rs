@@ -1,0 +1,131 @@
+//! The proxy-wasm glue every filter shares: request lookups, header maps,
+//! counters, local replies and configuration loading over the host calls.
+//! This is the only module of the common crate that talks to the host; the
+//! SDK's `hostcalls` are used directly because they return errors instead of
+//! panicking the way the context traits' helpers do.
+
+use crate::header::HeaderTarget;
+use crate::reply::LocalReply;
+use crate::request::RequestSource;
+use crate::ConfigError;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, MapType, MetricType};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current request, read through host calls.
+pub struct HostRequest;
+
+/// A header value as text. The SDK's `get_map_value` panics on a value that
+/// is not UTF-8 (Envoy passes obs-text bytes through), which would kill the
+/// VM on one crafted request; bytes are read instead and converted lossily.
+fn map_value(map: MapType, name: &str) -> Option<String> {
+    hostcalls::get_map_value_bytes(map, name)
+        .ok()
+        .flatten()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+impl RequestSource for HostRequest {
+    fn header(&self, name: &str) -> Option<String> {
+        map_value(MapType::HttpRequestHeaders, name)
+    }
+
+    fn client_address(&self) -> Option<String> {
+        hostcalls::get_property(vec!["source", "address"])
+            .ok()
+            .flatten()
+            .and_then(|b| String::from_utf8(b).ok())
+    }
+
+    fn now(&self) -> SystemTime {
+        hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+    }
+}
+
+/// Request or response headers of the current stream, as a [`HeaderTarget`].
+pub struct HostHeaders(MapType);
+
+impl HostHeaders {
+    pub fn request() -> Self {
+        HostHeaders(MapType::HttpRequestHeaders)
+    }
+
+    pub fn response() -> Self {
+        HostHeaders(MapType::HttpResponseHeaders)
+    }
+}
+
+impl HeaderTarget for HostHeaders {
+    fn get(&self, name: &str) -> Option<String> {
+        map_value(self.0, name)
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        let _ = hostcalls::set_map_value(self.0, name, Some(value));
+    }
+
+    fn add(&mut self, name: &str, value: &str) {
+        let _ = hostcalls::add_map_value(self.0, name, value);
+    }
+
+    fn remove(&mut self, name: &str) {
+        let _ = hostcalls::remove_map_value(self.0, name);
+    }
+}
+
+/// A counter in Envoy's stats. Envoy files wasm-defined metrics under its
+/// `wasmcustom.` namespace, so `tollgate.headers.rules_matched` is read at
+/// the admin endpoint as `wasmcustom.tollgate.headers.rules_matched`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counter(Option<u32>);
+
+impl Counter {
+    /// Defines (or finds: the host deduplicates by name) a counter. A host that
+    /// refuses leaves a counter that counts nothing rather than failing.
+    pub fn define(name: &str) -> Counter {
+        Counter(hostcalls::define_metric(MetricType::Counter, name).ok())
+    }
+
+    pub fn add(self, n: u64) {
+        if let (Some(id), Ok(n)) = (self.0, i64::try_from(n)) {
+            if n > 0 {
+                let _ = hostcalls::increment_metric(id, n);
+            }
+        }
+    }
+
+    pub fn inc(self) {
+        self.add(1);
+    }
+}
+
+/// Reads the plugin configuration and parses it. On error logs exactly one
+/// line naming the field and why, and returns `None`: the caller's
+/// `on_configure` then returns false, which fails the plugin's start.
+pub fn configure<T>(
+    filter: &str,
+    parse: impl FnOnce(&[u8]) -> Result<T, ConfigError>,
+) -> Option<T> {
+    let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    match parse(&bytes) {
+        Ok(config) => Some(config),
+        Err(e) => {
+            log::error!("tollgate.{filter}: invalid configuration: {e}");
+            None
+        }
+    }
+}
+
+/// Answers the request locally with the reply's status, headers and JSON body.
+pub fn send_reply(reply: &LocalReply) {
+    let headers: Vec<(&str, &str)> = reply
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let body = reply.body();
+    let _ = hostcalls::send_http_response(u32::from(reply.status), headers, Some(body.as_bytes()));
+}

@@ -1,0 +1,170 @@
+use super::*;
+use crate::request::{Request, RequestSource};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+struct Fake(Vec<(&'static str, &'static str)>);
+
+impl RequestSource for Fake {
+    fn header(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    }
+    fn client_address(&self) -> Option<String> {
+        None
+    }
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH
+    }
+}
+
+fn rm(json: &str) -> RequestMatch {
+    serde_json::from_str(json).unwrap()
+}
+
+fn req(headers: Vec<(&'static str, &'static str)>) -> Request<Fake> {
+    Request::new(Fake(headers))
+}
+
+#[test]
+fn empty_match_matches_everything() {
+    let m = rm("{}");
+    assert!(m.is_empty());
+    assert!(m.matches(&req(vec![])));
+    assert!(m.matches(&req(vec![(":path", "bad")])));
+}
+
+#[test]
+fn path_uses_normalized_path() {
+    let m = rm(r#"{"path":{"prefix":"/admin"}}"#);
+    assert!(!m.is_empty());
+    for p in [
+        "/admin",
+        "/admin/x",
+        "//admin",
+        "/x/../admin",
+        "/%61dmin",
+        "/admin;a=b",
+        "/x/..;/admin/y",
+    ] {
+        assert!(m.matches(&req(vec![(":path", p)])), "{p}");
+    }
+    for p in ["/", "/public", "/adm", "/%zz/admin", "admin", ""] {
+        assert!(!m.matches(&req(vec![(":path", p)])), "{p}");
+    }
+    assert!(!m.matches(&req(vec![])));
+}
+
+#[test]
+fn methods_any_of() {
+    let m = rm(r#"{"methods":["get","Post"]}"#);
+    assert!(m.matches(&req(vec![(":method", "GET")])));
+    assert!(m.matches(&req(vec![(":method", "POST")])));
+    assert!(m.matches(&req(vec![(":method", "get")])));
+    assert!(!m.matches(&req(vec![(":method", "DELETE")])));
+    assert!(!m.matches(&req(vec![])));
+}
+
+#[test]
+fn headers_all_must_match() {
+    let m = rm(r#"{"headers":[{"name":"a"},{"name":"b","string_match":{"exact":"1"}}]}"#);
+    assert!(m.matches(&req(vec![("a", "x"), ("b", "1")])));
+    assert!(!m.matches(&req(vec![("a", "x"), ("b", "2")])));
+    assert!(!m.matches(&req(vec![("b", "1")])));
+}
+
+#[test]
+fn authority_normalized() {
+    let m = rm(r#"{"authority":{"exact":"api.example.com"}}"#);
+    for a in [
+        "api.example.com",
+        "API.Example.com",
+        "api.example.com:8443",
+        "api.example.com.",
+        "api.example.com.:80",
+    ] {
+        assert!(m.matches(&req(vec![(":authority", a)])), "{a}");
+    }
+    for a in ["example.com", "api.example.com.evil", "api.example.com:x"] {
+        assert!(!m.matches(&req(vec![(":authority", a)])), "{a}");
+    }
+    assert!(!m.matches(&req(vec![])));
+}
+
+#[test]
+fn host_header_matcher_reads_authority() {
+    let m = rm(r#"{"headers":[{"name":"host","string_match":{"prefix":"api."}}]}"#);
+    assert!(m.matches(&req(vec![(":authority", "api.example.com")])));
+    assert!(!m.matches(&req(vec![("host", "api.example.com")])));
+}
+
+#[test]
+fn authority_normalization() {
+    for (a, want) in [
+        ("Example.COM", "example.com"),
+        ("example.com:8080", "example.com"),
+        ("example.com.", "example.com"),
+        ("[::1]:8080", "[::1]"),
+        ("[::1]", "[::1]"),
+        ("[2001:DB8::1]", "[2001:db8::1]"),
+        ("10.0.0.1:80", "10.0.0.1"),
+        (".", "."),
+        ("", ""),
+        ("a:b", "a:b"),
+    ] {
+        assert_eq!(normalize_authority(a), want, "{a}");
+    }
+}
+
+#[test]
+fn all_conditions_combine() {
+    let m = rm(
+        r#"{"path":{"exact":"/x"},"methods":["GET"],"authority":{"suffix":".com"},"headers":[{"name":"k"}]}"#,
+    );
+    let full = vec![
+        (":path", "/x"),
+        (":method", "GET"),
+        (":authority", "a.com"),
+        ("k", "v"),
+    ];
+    assert!(m.matches(&req(full.clone())));
+    for skip in 0..full.len() {
+        let mut partial = full.clone();
+        partial.remove(skip);
+        assert!(!m.matches(&req(partial)), "without {:?}", full[skip]);
+    }
+}
+
+#[test]
+fn request_match_errors_have_paths() {
+    for (json, path, want) in [
+        (
+            r#"{"path":{"safe_regex":{"regex":"["}}}"#,
+            "path.safe_regex.regex",
+            "invalid regex",
+        ),
+        (r#"{"methods":["G T"]}"#, "methods[0]", "invalid method"),
+        (r#"{"methods":[""]}"#, "methods[0]", "invalid method"),
+        (
+            r#"{"headers":[{"name":"ok"},{"name":"a b"}]}"#,
+            "headers[1].name",
+            "invalid header name",
+        ),
+        (
+            r#"{"authority":{"prefix":""}}"#,
+            "authority.prefix",
+            "must not be empty",
+        ),
+        (
+            r#"{"path":{"exact":"a","prefix":"b"}}"#,
+            "path",
+            "exactly one",
+        ),
+        (r#"{"prefix":"/x"}"#, "prefix", "unknown field"),
+    ] {
+        let e = crate::config::parse::<RequestMatch>(json.as_bytes()).unwrap_err();
+        assert_eq!(e.field, path, "{json}: {e}");
+        assert!(e.reason.contains(want), "{json}: {e}");
+    }
+}

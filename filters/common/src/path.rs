@@ -1,0 +1,237 @@
+//! Path normalization for matching, so that a rule guarding `/admin` cannot be
+//! bypassed by spelling the path differently. The normalized path is only used
+//! to match; the request goes upstream unchanged.
+//!
+//! Every spelling that Envoy or a common upstream may resolve to the same
+//! resource normalizes to the same string. In order:
+//!
+//! 1. The query (`?...`) and fragment (`#...`) are cut off.
+//! 2. The raw path must start with `/` (so `*`, `admin` and `` are errors).
+//! 3. Every `%XX` is decoded, once: `%2F` becomes `/` and `%5C` becomes `\`
+//!    (both then act as separators), `%2e%2e` becomes `..`, while `%252F`
+//!    becomes the three characters `%2F`. A `%` without two hex digits, a NUL
+//!    byte (encoded or not) and a result that is not UTF-8 are errors.
+//! 4. `\` is a separator like `/` (Windows and some Java servers treat it so).
+//! 5. Each segment loses its parameters: `;` and everything after it up to
+//!    the next `/` (Tomcat and Jetty ignore them, so `/admin;x=1/secret` and
+//!    `/x/..;/admin` reach `/admin/...` there).
+//! 6. Empty segments disappear (`//` is `/`), `.` segments disappear and `..`
+//!    removes the previous segment (RFC 3986 5.2.4); `..` at the root stays
+//!    at the root.
+//! 7. A trailing `/` is dropped (`/admin/` is `/admin`; the root stays `/`):
+//!    frameworks that serve `/admin` commonly serve `/admin/` too. So write
+//!    path prefixes without the trailing slash (`/admin`, or the regex
+//!    `/admin(/.*)?` to leave out `/administrator`).
+//!
+//! Case is preserved: matchers have `ignore_case` for case-insensitive
+//! upstreams.
+
+use std::fmt;
+
+/// Why a path cannot be normalized. A filter that guards paths should reject
+/// such a request rather than let it pass every path rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathError {
+    Empty,
+    NotAbsolute,
+    BadPercentEncoding,
+    Nul,
+    NotUtf8,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathError::Empty => "empty path",
+            PathError::NotAbsolute => "path does not start with '/'",
+            PathError::BadPercentEncoding => "'%' not followed by two hex digits",
+            PathError::Nul => "NUL byte in path",
+            PathError::NotUtf8 => "path is not UTF-8 once percent-decoded",
+        })
+    }
+}
+
+impl std::error::Error for PathError {}
+
+/// Normalizes a `:path` value as the module documentation describes.
+pub fn normalize(raw: &str) -> Result<String, PathError> {
+    let path = raw.split(['?', '#']).next().unwrap_or_default();
+    if path.is_empty() {
+        return Err(PathError::Empty);
+    }
+    if !path.starts_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    let decoded = percent_decode(path)?;
+
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split(['/', '\\']) {
+        let segment = segment.split(';').next().unwrap_or_default();
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+
+    let mut out = String::with_capacity(decoded.len());
+    if segments.is_empty() {
+        out.push('/');
+    }
+    for s in segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    Ok(out)
+}
+
+/// Decodes every `%XX` exactly once.
+fn percent_decode(s: &str) -> Result<String, PathError> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        let byte = if b == b'%' {
+            let hi = bytes.next().and_then(hex_value);
+            let lo = bytes.next().and_then(hex_value);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => (hi << 4) | lo,
+                _ => return Err(PathError::BadPercentEncoding),
+            }
+        } else {
+            b
+        };
+        if byte == 0 {
+            return Err(PathError::Nul);
+        }
+        out.push(byte);
+    }
+    String::from_utf8(out).map_err(|_| PathError::NotUtf8)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bypass_spellings_normalize_to_the_same_path() {
+        let spellings = [
+            "/admin/secret",
+            "/admin//secret",
+            "//admin///secret",
+            "/admin/./secret",
+            "/x/../admin/secret",
+            "/x/y/../../admin/secret",
+            "/admin%2Fsecret",
+            "/admin%2fsecret",
+            "/%61dmin/secret",
+            "/%61%64%6D%69%6E/%73ecret",
+            "/admin/secret?x=1",
+            "/admin/secret?x=/../other",
+            "/admin/secret#f",
+            "/admin/secret/",
+            "/admin/secret//",
+            "/admin;x=1/secret",
+            "/admin;/secret",
+            "/admin/secret;jsessionid=1",
+            "/x/..;/admin/secret",
+            "/x/..;y=z/admin/secret",
+            "/admin\\secret",
+            "/admin%5Csecret",
+            "/admin%5csecret",
+            "/./admin/secret/.",
+            "/../admin/secret",
+            "/../../admin/secret",
+            "/admin/secret/x/..",
+            "/x/%2e%2e/admin/secret",
+            "/x/%2E./admin/secret",
+            "/admin/%2e/secret",
+            "/x%2F..%2Fadmin%2Fsecret",
+            "/x\\..\\admin\\secret",
+            "/admin%3Bx/secret",
+        ];
+        for s in spellings {
+            assert_eq!(normalize(s).as_deref(), Ok("/admin/secret"), "{s}");
+        }
+    }
+
+    #[test]
+    fn root_forms() {
+        for s in [
+            "/", "//", "/.", "/..", "/../..", "/./", "/?a", "/#x", "/;x", "/a/..",
+        ] {
+            assert_eq!(normalize(s).as_deref(), Ok("/"), "{s}");
+        }
+    }
+
+    #[test]
+    fn decodes_once_only() {
+        assert_eq!(normalize("/a%252Fb").as_deref(), Ok("/a%2Fb"));
+        assert_eq!(
+            normalize("/%252e%252e/admin").as_deref(),
+            Ok("/%2e%2e/admin")
+        );
+        assert_eq!(normalize("/a%25").as_deref(), Ok("/a%"));
+    }
+
+    #[test]
+    fn decoded_query_and_fragment_characters_are_literal() {
+        assert_eq!(normalize("/a%3Fb").as_deref(), Ok("/a?b"));
+        assert_eq!(normalize("/a%23b").as_deref(), Ok("/a#b"));
+    }
+
+    #[test]
+    fn preserves_case_and_unicode() {
+        assert_eq!(normalize("/Admin/SECRET").as_deref(), Ok("/Admin/SECRET"));
+        assert_eq!(normalize("/caf%C3%A9").as_deref(), Ok("/café"));
+        assert_eq!(normalize("/café").as_deref(), Ok("/café"));
+        assert_eq!(normalize("/a.b/..c/...").as_deref(), Ok("/a.b/..c/..."));
+    }
+
+    #[test]
+    fn errors() {
+        let cases = [
+            ("", PathError::Empty),
+            ("?x=1", PathError::Empty),
+            ("admin", PathError::NotAbsolute),
+            ("*", PathError::NotAbsolute),
+            ("\\admin", PathError::NotAbsolute),
+            ("%2Fadmin", PathError::NotAbsolute),
+            ("http://host/admin", PathError::NotAbsolute),
+            ("/%", PathError::BadPercentEncoding),
+            ("/a%2", PathError::BadPercentEncoding),
+            ("/%zz", PathError::BadPercentEncoding),
+            ("/%g0", PathError::BadPercentEncoding),
+            ("/%0", PathError::BadPercentEncoding),
+            ("/%00", PathError::Nul),
+            ("/a\0b", PathError::Nul),
+            ("/%FF", PathError::NotUtf8),
+            ("/%C3", PathError::NotUtf8),
+            ("/%C0%AF", PathError::NotUtf8), // overlong '/'
+        ];
+        for (s, want) in cases {
+            assert_eq!(normalize(s), Err(want), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn bad_encoding_in_query_is_ignored() {
+        assert_eq!(normalize("/a?%zz").as_deref(), Ok("/a"));
+    }
+
+    #[test]
+    fn error_display() {
+        assert_eq!(PathError::Nul.to_string(), "NUL byte in path");
+        assert!(PathError::BadPercentEncoding.to_string().contains('%'));
+    }
+}

@@ -1,0 +1,78 @@
+//! The request as filters see it: header lookups go to the host lazily (one
+//! host call per distinct name, cached), so a filter only pays for what its
+//! configuration reads.
+
+use std::cell::{OnceCell, RefCell};
+use std::time::SystemTime;
+
+/// What the host can tell about the current request. The glue implements it
+/// with proxy-wasm calls; tests implement it over a map.
+pub trait RequestSource {
+    /// The value of a request header (lower-case name, pseudo-headers such as
+    /// `:path` included), or `None` when absent.
+    fn header(&self, name: &str) -> Option<String>;
+    /// The downstream peer as `ip:port` (Envoy's `source.address` property).
+    fn client_address(&self) -> Option<String>;
+    /// The host's clock.
+    fn now(&self) -> SystemTime;
+}
+
+/// A caching view over a [`RequestSource`].
+pub struct Request<S> {
+    source: S,
+    headers: RefCell<Vec<(String, Option<String>)>>,
+    normalized_path: OnceCell<Option<String>>,
+    client_address: OnceCell<Option<String>>,
+    now: OnceCell<SystemTime>,
+}
+
+impl<S: RequestSource> Request<S> {
+    pub fn new(source: S) -> Self {
+        Request {
+            source,
+            headers: RefCell::new(Vec::new()),
+            normalized_path: OnceCell::new(),
+            client_address: OnceCell::new(),
+            now: OnceCell::new(),
+        }
+    }
+
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// A request header, fetched from the host at most once per request.
+    pub fn header(&self, name: &str) -> Option<String> {
+        if let Some((_, v)) = self.headers.borrow().iter().find(|(n, _)| n == name) {
+            return v.clone();
+        }
+        let value = self.source.header(name);
+        self.headers
+            .borrow_mut()
+            .push((name.to_string(), value.clone()));
+        value
+    }
+
+    /// `:path` normalized as [`crate::path::normalize`] does; `None` when the
+    /// path is missing or cannot be normalized (such a request matches no path
+    /// rule: callers decide whether that is a rejection).
+    pub fn normalized_path(&self) -> Option<&str> {
+        self.normalized_path
+            .get_or_init(|| {
+                self.header(":path")
+                    .and_then(|p| crate::path::normalize(&p).ok())
+            })
+            .as_deref()
+    }
+
+    pub fn client_address(&self) -> Option<String> {
+        self.client_address
+            .get_or_init(|| self.source.client_address())
+            .clone()
+    }
+
+    /// The time of the first call, so every template in one request agrees.
+    pub fn now(&self) -> SystemTime {
+        *self.now.get_or_init(|| self.source.now())
+    }
+}

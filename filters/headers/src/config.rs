@@ -1,0 +1,304 @@
+//! The headers filter's configuration (Envoy's header mutation vocabulary):
+//!
+//! ```json
+//! {
+//!   "request_headers_to_add": [HeaderValueOption, ...],
+//!   "request_headers_to_remove": ["name", ...],
+//!   "response_headers_to_add": [...],
+//!   "response_headers_to_remove": [...],
+//!   "rules": [{"match": RequestMatch, "request_headers_to_add": [...], ...}]
+//! }
+//! ```
+//!
+//! Every field is optional and unknown fields are errors.
+
+use serde::Deserialize;
+use tollgate_common::header::{HeaderValueOption, MutableHeaderName};
+use tollgate_common::matcher::RequestMatch;
+use tollgate_common::ConfigError;
+
+/// The four mutation lists, at the top level and in each rule.
+#[derive(Debug, Clone, Default)]
+pub struct Mutations {
+    pub request_headers_to_add: Vec<HeaderValueOption>,
+    pub request_headers_to_remove: Vec<MutableHeaderName>,
+    pub response_headers_to_add: Vec<HeaderValueOption>,
+    pub response_headers_to_remove: Vec<MutableHeaderName>,
+}
+
+impl Mutations {
+    pub fn is_empty(&self) -> bool {
+        self.request_headers_to_add.is_empty()
+            && self.request_headers_to_remove.is_empty()
+            && self.response_headers_to_add.is_empty()
+            && self.response_headers_to_remove.is_empty()
+    }
+
+    /// True when these mutations touch response headers.
+    pub fn has_response(&self) -> bool {
+        !self.response_headers_to_add.is_empty() || !self.response_headers_to_remove.is_empty()
+    }
+}
+
+/// A conditional set of mutations.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "RawRule")]
+pub struct Rule {
+    /// The rule's `match`; absent means every request.
+    pub matcher: RequestMatch,
+    pub mutations: Mutations,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "RawConfig")]
+pub struct Config {
+    /// Applied to every request, before any rule.
+    pub mutations: Mutations,
+    /// Applied in order, each when its match holds.
+    pub rules: Vec<Rule>,
+}
+
+impl Config {
+    /// True when the filter can touch response headers at all, so the glue
+    /// can skip response work when it cannot.
+    pub fn has_response(&self) -> bool {
+        self.mutations.has_response() || self.rules.iter().any(|r| r.mutations.has_response())
+    }
+}
+
+/// Parses the plugin configuration; empty configuration is `{}`.
+pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
+    tollgate_common::config::parse(bytes)
+}
+
+// serde's `flatten` ignores `deny_unknown_fields`, so the four lists are
+// written out in each raw struct and moved into `Mutations` afterwards (field
+// paths in errors stay `rules[0].request_headers_to_add[1]...`).
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    request_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    request_headers_to_remove: Vec<MutableHeaderName>,
+    #[serde(default)]
+    response_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    response_headers_to_remove: Vec<MutableHeaderName>,
+    #[serde(default)]
+    rules: Vec<Rule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(default, rename = "match")]
+    matcher: RequestMatch,
+    #[serde(default)]
+    request_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    request_headers_to_remove: Vec<MutableHeaderName>,
+    #[serde(default)]
+    response_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    response_headers_to_remove: Vec<MutableHeaderName>,
+}
+
+impl From<RawConfig> for Config {
+    fn from(r: RawConfig) -> Self {
+        Config {
+            mutations: Mutations {
+                request_headers_to_add: r.request_headers_to_add,
+                request_headers_to_remove: r.request_headers_to_remove,
+                response_headers_to_add: r.response_headers_to_add,
+                response_headers_to_remove: r.response_headers_to_remove,
+            },
+            rules: r.rules,
+        }
+    }
+}
+
+impl From<RawRule> for Rule {
+    fn from(r: RawRule) -> Self {
+        Rule {
+            matcher: r.matcher,
+            mutations: Mutations {
+                request_headers_to_add: r.request_headers_to_add,
+                request_headers_to_remove: r.request_headers_to_remove,
+                response_headers_to_add: r.response_headers_to_add,
+                response_headers_to_remove: r.response_headers_to_remove,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_common::header::AppendAction;
+
+    fn err(json: &str) -> ConfigError {
+        match parse(json.as_bytes()) {
+            Ok(c) => panic!("{json} parsed as {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn empty_configs() {
+        for input in ["", " ", "{}", r#"{"rules":[]}"#] {
+            let c = parse(input.as_bytes()).unwrap();
+            assert!(c.mutations.is_empty() && c.rules.is_empty());
+            assert!(!c.has_response());
+        }
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(
+            br#"{
+              "request_headers_to_add": [{"header": {"key": "X-Request-Id", "value": "%UNIQUE_ID%"},
+                                          "append_action": "ADD_IF_ABSENT"}],
+              "request_headers_to_remove": ["X-Internal"],
+              "response_headers_to_add": [{"header": {"key": "x-frame-options", "value": "DENY"}}],
+              "response_headers_to_remove": ["server"],
+              "rules": [
+                {"match": {"path": {"prefix": "/admin"}, "methods": ["GET"]},
+                 "request_headers_to_add": [{"header": {"key": "x-admin", "value": "1"},
+                                             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                                             "keep_empty_value": true}]},
+                {"response_headers_to_remove": ["x-powered-by"]}
+              ]
+            }"#,
+        )
+        .unwrap();
+        let m = &c.mutations;
+        let add = &m.request_headers_to_add[0];
+        assert_eq!(add.header.key.as_str(), "x-request-id");
+        assert!(!add.header.value.is_static());
+        assert_eq!(add.append_action, AppendAction::AddIfAbsent);
+        assert_eq!(m.request_headers_to_remove[0].as_str(), "x-internal");
+        assert_eq!(
+            m.response_headers_to_add[0].header.value.as_static(),
+            Some("DENY")
+        );
+        assert_eq!(m.response_headers_to_remove[0].as_str(), "server");
+        assert_eq!(c.rules.len(), 2);
+        assert!(!c.rules[0].matcher.is_empty());
+        assert!(c.rules[0].mutations.request_headers_to_add[0].keep_empty_value);
+        assert!(!c.rules[0].mutations.has_response());
+        assert!(c.rules[1].matcher.is_empty());
+        assert!(c.rules[1].mutations.has_response());
+        assert!(c.has_response());
+    }
+
+    #[test]
+    fn has_response_only_from_rules() {
+        let c = parse(br#"{"rules":[{"response_headers_to_remove":["a"]}]}"#).unwrap();
+        assert!(c.mutations.is_empty());
+        assert!(c.has_response());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"request_headers_to_add":[{"header":{"key":"x","value":"%BOGUS%"}}]}"#,
+                "request_headers_to_add[0].header.value",
+                "unknown operator %BOGUS%",
+            ),
+            (
+                r#"{"rules":[{"match":{"path":{"safe_regex":{"regex":"(a"}}}}]}"#,
+                "rules[0].match.path.safe_regex.regex",
+                "invalid regex",
+            ),
+            (
+                r#"{"rules":[{},{"response_headers_to_add":[{"header":{"key":"a","value":"b"}},{"header":{"key":"bad name","value":"v"}}]}]}"#,
+                "rules[1].response_headers_to_add[1].header.key",
+                "invalid header name",
+            ),
+            (
+                r#"{"request_headers_to_remove":["ok",":path"]}"#,
+                "request_headers_to_remove[1]",
+                "cannot be modified",
+            ),
+            (
+                r#"{"response_headers_to_remove":["Host"]}"#,
+                "response_headers_to_remove[0]",
+                "cannot be modified",
+            ),
+            (
+                r#"{"request_headers_to_add":[{"header":{"key":"host","value":"x"}}]}"#,
+                "request_headers_to_add[0].header.key",
+                "cannot be modified",
+            ),
+            (
+                r#"{"request_header_to_add":[]}"#,
+                "request_header_to_add",
+                "unknown field",
+            ),
+            (
+                r#"{"rules":[{"matches":{}}]}"#,
+                "rules[0].matches",
+                "unknown field",
+            ),
+            (
+                r#"{"rules":[{"match":{"paths":{}}}]}"#,
+                "rules[0].match.paths",
+                "unknown field",
+            ),
+            (
+                r#"{"rules":[{"match":{"path":{"prefix":"/a"}},"request_headers_to_add":[{"header":{"key":"x","value":"v"},"append":true}]}]}"#,
+                "rules[0].request_headers_to_add[0].append",
+                "unknown field",
+            ),
+            (
+                r#"{"rules":{}}"#,
+                "rules",
+                "invalid type: map, expected a sequence",
+            ),
+            (
+                r#"{"request_headers_to_remove":"x"}"#,
+                "request_headers_to_remove",
+                "invalid type",
+            ),
+            (
+                r#"{"request_headers_to_add":[{"header":{"key":"x","value":"v"},"append_action":"APPEND"}]}"#,
+                "request_headers_to_add[0].append_action",
+                "unknown variant `APPEND`",
+            ),
+            (
+                r#"{"request_headers_to_add":[{"header":{"key":"x","value":"v"},"keep_empty_value":"yes"}]}"#,
+                "request_headers_to_add[0].keep_empty_value",
+                "invalid type",
+            ),
+            (
+                r#"{"request_headers_to_add":[{"header":{"key":"x","value":"a\nb"}}]}"#,
+                "request_headers_to_add[0].header.value",
+                "CR, LF or NUL",
+            ),
+            (
+                r#"{"request_headers_to_add":[{"header":{"key":"x"}}]}"#,
+                "request_headers_to_add[0].header",
+                "missing field `value`",
+            ),
+            (
+                r#"{"rules":[{"match":{"headers":[{"name":"x","present_match":true,"string_match":{"exact":"a"}}]}}]}"#,
+                "rules[0].match.headers[0]",
+                "not both",
+            ),
+            (r#"{"rules":[}"#, "configuration", "invalid JSON at line 1"),
+            ("[]", "configuration", "must be a JSON object"),
+        ];
+        for (json, field, reason) in cases {
+            let e = err(json);
+            assert_eq!(e.field, field, "{json}: {e}");
+            assert!(e.reason.contains(reason), "{json}: {e}");
+            assert!(
+                !e.reason.contains(" at line 1 column") || field == "configuration",
+                "{e}"
+            );
+        }
+    }
+}

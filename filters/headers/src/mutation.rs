@@ -1,0 +1,160 @@
+//! What the filter does to one request: planned once when the request headers
+//! arrive, then applied to the request headers at once and to the response
+//! headers later.
+//!
+//! Every template, response side included, is expanded at request time, so
+//! `%REQ(x)%` in a response header refers to the request (as in Envoy).
+
+use crate::config::{Config, Mutations};
+use tollgate_common::header::{safe_value, AppendAction, HeaderTarget, HeaderValueOption};
+use tollgate_common::{Request, RequestSource};
+
+/// Header operations for one direction: all removals, then all additions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ops {
+    pub remove: Vec<String>,
+    /// (name, expanded value, action), in configuration order.
+    pub add: Vec<(String, String, AppendAction)>,
+}
+
+impl Ops {
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.add.is_empty()
+    }
+}
+
+/// The mutations planned for one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub request: Ops,
+    pub response: Ops,
+    /// Rules whose `match` held.
+    pub rules_matched: u32,
+    /// Values dropped because they expanded to CR, LF or NUL (header
+    /// injection from request data); never sent.
+    pub values_dropped: u32,
+}
+
+impl Plan {
+    pub fn request_is_empty(&self) -> bool {
+        self.request.is_empty()
+    }
+
+    pub fn response_is_empty(&self) -> bool {
+        self.response.is_empty()
+    }
+}
+
+/// What [`apply`] did, for stats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub added: u32,
+    pub removed: u32,
+}
+
+/// Plans the mutations for a request: the top-level ones, then those of each
+/// rule whose `match` holds, in order.
+pub fn plan<S: RequestSource>(config: &Config, req: &Request<S>) -> Plan {
+    let mut plan = Plan::default();
+    collect(&config.mutations, req, &mut plan);
+    for rule in &config.rules {
+        if rule.matcher.matches(req) {
+            plan.rules_matched = plan.rules_matched.saturating_add(1);
+            collect(&rule.mutations, req, &mut plan);
+        }
+    }
+    plan
+}
+
+fn collect<S: RequestSource>(m: &Mutations, req: &Request<S>, plan: &mut Plan) {
+    let names = |v: &[tollgate_common::header::MutableHeaderName]| {
+        v.iter().map(|n| n.as_str().to_string()).collect::<Vec<_>>()
+    };
+    plan.request
+        .remove
+        .extend(names(&m.request_headers_to_remove));
+    plan.response
+        .remove
+        .extend(names(&m.response_headers_to_remove));
+    let dropped = expand_into(&m.request_headers_to_add, req, &mut plan.request).saturating_add(
+        expand_into(&m.response_headers_to_add, req, &mut plan.response),
+    );
+    plan.values_dropped = plan.values_dropped.saturating_add(dropped);
+}
+
+/// Expands each option into `ops`; returns how many were dropped as unsafe.
+fn expand_into<S: RequestSource>(
+    options: &[HeaderValueOption],
+    req: &Request<S>,
+    ops: &mut Ops,
+) -> u32 {
+    let mut dropped = 0u32;
+    for o in options {
+        let value = match o.header.value.as_static() {
+            // Static values were checked for CR/LF/NUL at load.
+            Some(s) => s.to_string(),
+            None => {
+                let v = o.header.value.expand(req);
+                if !safe_value(&v) {
+                    dropped = dropped.saturating_add(1);
+                    continue;
+                }
+                v
+            }
+        };
+        // Envoy skips a header whose value is empty unless told to keep it.
+        if value.is_empty() && !o.keep_empty_value {
+            continue;
+        }
+        ops.add
+            .push((o.header.key.as_str().to_string(), value, o.append_action));
+    }
+    dropped
+}
+
+/// Applies `ops` to `target`: removals first, then additions in order.
+pub fn apply(ops: &Ops, target: &mut impl HeaderTarget) -> Applied {
+    let mut applied = Applied::default();
+    for name in &ops.remove {
+        // Only count (and ask the host to remove) what is there.
+        if target.get(name).is_some() {
+            target.remove(name);
+            applied.removed = applied.removed.saturating_add(1);
+        }
+    }
+    for (name, value, action) in &ops.add {
+        let wrote = match action {
+            AppendAction::AppendIfExistsOrAdd => {
+                target.add(name, value);
+                true
+            }
+            AppendAction::AddIfAbsent => {
+                let absent = target.get(name).is_none();
+                if absent {
+                    target.add(name, value);
+                }
+                absent
+            }
+            AppendAction::OverwriteIfExistsOrAdd => {
+                target.set(name, value);
+                true
+            }
+            AppendAction::OverwriteIfExists => {
+                let present = target.get(name).is_some();
+                if present {
+                    target.set(name, value);
+                }
+                present
+            }
+        };
+        if wrote {
+            applied.added = applied.added.saturating_add(1);
+        }
+    }
+    applied
+}
+
+#[cfg(test)]
+mod apply_tests;
+#[cfg(test)]
+mod plan_tests;

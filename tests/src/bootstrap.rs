@@ -1,0 +1,158 @@
+//! Envoy bootstraps for tests: generated ones (one listener, an HTTP
+//! connection manager with the filters under test, a route to the echo
+//! upstream) and the user-facing files in `envoy/` with their fixed ports and
+//! paths substituted.
+
+use serde_json::{json, Value};
+
+pub struct Bootstrap {
+    pub listener_port: u16,
+    pub admin_port: u16,
+    pub upstream_port: u16,
+    pub concurrency: u32,
+    filters: Vec<Value>,
+    direct: Vec<(String, u16, String)>,
+}
+
+impl Bootstrap {
+    pub fn new(upstream_port: u16) -> Bootstrap {
+        Bootstrap {
+            listener_port: crate::free_port(),
+            admin_port: crate::free_port(),
+            upstream_port,
+            concurrency: 1,
+            filters: vec![],
+            direct: vec![],
+        }
+    }
+
+    /// Add a Tollgate module (`dist/<module>.wasm`) with its JSON configuration.
+    pub fn wasm(self, module: &str, config: &Value) -> Bootstrap {
+        self.wasm_text(module, &config.to_string())
+    }
+
+    /// Like [`Bootstrap::wasm`] with the configuration as raw text (which need
+    /// not be valid JSON: bad-configuration tests).
+    pub fn wasm_text(self, module: &str, config: &str) -> Bootstrap {
+        let filter = wasm_filter(module, config);
+        self.filter(filter)
+    }
+
+    /// Add any HTTP filter (before the router), e.g. a native one.
+    pub fn filter(mut self, filter: Value) -> Bootstrap {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Routes under `prefix` get a local reply from Envoy's router
+    /// (`direct_response`) instead of reaching the upstream.
+    pub fn direct_response(mut self, prefix: &str, status: u16, body: &str) -> Bootstrap {
+        self.direct.push((prefix.into(), status, body.into()));
+        self
+    }
+
+    pub fn concurrency(mut self, n: u32) -> Bootstrap {
+        self.concurrency = n;
+        self
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut filters = self.filters.clone();
+        filters.push(json!({
+            "name": "envoy.filters.http.router",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
+        }));
+        let mut routes: Vec<Value> = self
+            .direct
+            .iter()
+            .map(|(prefix, status, body)| {
+                json!({"match": {"prefix": prefix},
+                       "direct_response": {"status": status, "body": {"inline_string": body}}})
+            })
+            .collect();
+        routes.push(json!({"match": {"prefix": "/"}, "route": {"cluster": "upstream", "timeout": "10s"}}));
+        json!({
+            "admin": {"address": socket(self.admin_port)},
+            "static_resources": {
+                "listeners": [{
+                    "name": "main",
+                    "address": socket(self.listener_port),
+                    "filter_chains": [{"filters": [{
+                        "name": "envoy.filters.network.http_connection_manager",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                            "stat_prefix": "ingress",
+                            "codec_type": "AUTO",
+                            "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": routes}]},
+                            "http_filters": filters
+                        }
+                    }]}]
+                }],
+                "clusters": [cluster("upstream", self.upstream_port)]
+            }
+        })
+    }
+}
+
+pub fn socket(port: u16) -> Value {
+    json!({"socket_address": {"address": "127.0.0.1", "port_value": port}})
+}
+
+/// A static cluster at 127.0.0.1:port.
+pub fn cluster(name: &str, port: u16) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": socket(port)}}
+        ]}]}
+    })
+}
+
+/// The Envoy wasm HTTP filter running `dist/<module>.wasm` with `config`
+/// (JSON text) as its plugin configuration, the way `envoy/*.yaml` do.
+pub fn wasm_filter(module: &str, config: &str) -> Value {
+    json!({
+        "name": format!("tollgate.{module}"),
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": format!("tollgate.{module}"),
+                "root_id": format!("tollgate.{module}"),
+                "vm_config": {
+                    "vm_id": format!("tollgate.{module}"),
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": crate::module(module).display().to_string()}}
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config
+                }
+            }
+        }
+    })
+}
+
+/// Fixed ports used by the files in `envoy/` (what a user gets when running
+/// `envoy -c envoy/<file>.yaml` from the repository root).
+pub const FILE_LISTENER_PORT: u16 = 10000;
+pub const FILE_ADMIN_PORT: u16 = 9901;
+pub const FILE_UPSTREAM_PORT: u16 = 18080;
+
+/// A user-facing file from `envoy/`, with its fixed ports replaced by free ones
+/// (upstream: `upstream_port`) and `dist/` made absolute. Returns the text and
+/// the listener and admin ports.
+pub fn user_file(name: &str, upstream_port: u16) -> (String, u16, u16) {
+    let path = crate::repo_root().join("envoy").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let (listener, admin) = (crate::free_port(), crate::free_port());
+    let dist = format!("{}/", crate::dist_dir().display());
+    let text = text
+        .replace(&format!("port_value: {FILE_LISTENER_PORT}"), &format!("port_value: {listener}"))
+        .replace(&format!("port_value: {FILE_ADMIN_PORT}"), &format!("port_value: {admin}"))
+        .replace(&format!("port_value: {FILE_UPSTREAM_PORT}"), &format!("port_value: {upstream_port}"))
+        .replace("filename: dist/", &format!("filename: {dist}"));
+    (text, listener, admin)
+}

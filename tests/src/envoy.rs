@@ -1,0 +1,235 @@
+//! A real Envoy process for one test: its own base id, free loopback ports,
+//! readiness from the admin endpoint, its log kept, and a check on drop that
+//! no wasm VM panicked or failed.
+
+use crate::bootstrap::Bootstrap;
+use crate::client;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Envoy, found through `ENVOY_BIN`, then the project's `.venv`, then PATH.
+/// The `.venv/bin/envoy` wrapper is resolved to the binary it execs.
+pub fn find_envoy(root: &Path) -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|b| !b.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    if let Ok(libs) = std::fs::read_dir(root.join(".venv/lib")) {
+        for lib in libs.flatten() {
+            let bin = lib.path().join("site-packages/envoy/_bin/envoy");
+            if bin.is_file() {
+                return Some(bin);
+            }
+        }
+    }
+    let wrapper = root.join(".venv/bin/envoy");
+    if wrapper.is_file() {
+        return Some(wrapper);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("envoy"))
+            .find(|p| p.is_file())
+    })
+}
+
+fn envoy_bin() -> PathBuf {
+    find_envoy(&crate::repo_root())
+        .unwrap_or_else(|| panic!("no Envoy found: set ENVOY_BIN or run `cargo xtask test`"))
+}
+
+/// Why Envoy did not become ready.
+#[derive(Debug)]
+pub struct StartFailure {
+    pub exited: Option<std::process::ExitStatus>,
+    pub log: String,
+}
+
+pub struct Envoy {
+    child: Child,
+    pub port: u16,
+    pub admin_port: u16,
+    dir: tempdir::Dir,
+    /// Set by tests that provoke wasm failures on purpose.
+    pub expect_vm_failure: bool,
+}
+
+/// Log lines that mean a wasm VM panicked, trapped or failed.
+const VM_FAILURES: &[&str] = &[
+    "panicked at",
+    "RuntimeError",
+    "Uncaught",
+    "Wasm VM failed",
+    "wasm vm failed",
+    "Plugin configured to fail closed failed",
+];
+
+impl Envoy {
+    /// Start Envoy with a generated bootstrap; panics with Envoy's log when it
+    /// does not become ready.
+    pub fn start(b: &Bootstrap) -> Envoy {
+        Envoy::try_start(b).unwrap_or_else(|f| {
+            panic!("Envoy did not start ({:?}):\n{}", f.exited, f.log)
+        })
+    }
+
+    pub fn try_start(b: &Bootstrap) -> Result<Envoy, StartFailure> {
+        let text = serde_json::to_string_pretty(&b.to_json()).unwrap_or_default();
+        Envoy::try_start_text(&text, "json", b.listener_port, b.admin_port, b.concurrency)
+    }
+
+    /// Start Envoy from config text (YAML or JSON) whose ports are already set.
+    pub fn try_start_text(
+        text: &str,
+        ext: &str,
+        port: u16,
+        admin_port: u16,
+        concurrency: u32,
+    ) -> Result<Envoy, StartFailure> {
+        let dir = tempdir::Dir::new("envoy");
+        let config = dir.path().join(format!("envoy.{ext}"));
+        let log = dir.path().join("envoy.log");
+        let failure = |exited, log: String| StartFailure { exited, log };
+        std::fs::write(&config, text).map_err(|e| failure(None, e.to_string()))?;
+        // Envoy's own log goes to --log-path; stderr catches what V8 prints.
+        let stderr = std::fs::File::create(dir.path().join("stderr.log"))
+            .map_err(|e| failure(None, e.to_string()))?;
+        let mut cmd = Command::new(envoy_bin());
+        cmd.arg("-c")
+            .arg(&config)
+            .args(["--use-dynamic-base-id", "--log-level", "info", "--component-log-level", "wasm:debug"])
+            .args(["--concurrency", &concurrency.to_string()])
+            // The log file is read while Envoy runs: flush it promptly.
+            .args(["--file-flush-interval-msec", "50"])
+            .arg("--log-path")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        crate::proc::die_with_parent(&mut cmd);
+        let child = cmd.spawn().map_err(|e| failure(None, e.to_string()))?;
+        let mut envoy = Envoy {
+            child,
+            port,
+            admin_port,
+            dir,
+            expect_vm_failure: false,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = envoy.child.try_wait() {
+                envoy.expect_vm_failure = true;
+                return Err(failure(Some(status), envoy.log()));
+            }
+            if client::get(admin_port, "/ready").is_ok_and(|r| r.status == 200) {
+                return Ok(envoy);
+            }
+            if Instant::now() > deadline {
+                envoy.expect_vm_failure = true;
+                return Err(failure(None, envoy.log()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Envoy's log so far, then anything it wrote to stderr.
+    pub fn log(&self) -> String {
+        let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
+        read("envoy.log") + &read("stderr.log")
+    }
+
+    /// Every stat from the admin endpoint, as (name, value) pairs.
+    pub fn stats(&self) -> Vec<(String, u64)> {
+        let resp = client::get(self.admin_port, "/stats?format=json")
+            .unwrap_or_else(|e| panic!("admin /stats: {e}"));
+        resp.json()["stats"]
+            .as_array()
+            .map(|stats| {
+                stats
+                    .iter()
+                    .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["value"].as_u64()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A counter by the name Tollgate documents (e.g. `tollgate.headers.rules_matched`).
+    /// Envoy files wasm-defined metrics under its `wasmcustom.` namespace; both
+    /// spellings are accepted. A counter never incremented reads 0.
+    pub fn counter(&self, name: &str) -> u64 {
+        let custom = format!("wasmcustom.{name}");
+        self.stats()
+            .into_iter()
+            .find(|(n, _)| n == name || *n == custom)
+            .map(|(_, v)| v)
+            .unwrap_or(0)
+    }
+
+    /// Stop Envoy (SIGTERM, so it flushes its log; SIGKILL after 5 s) and
+    /// return its log. Called by drop too.
+    pub fn stop(&mut self) -> String {
+        if let Ok(None) = self.child.try_wait() {
+            if let Ok(pid) = i32::try_from(self.child.id()) {
+                // SAFETY: signalling our own child process.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        self.log()
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let log = self.stop();
+        if std::thread::panicking() || self.expect_vm_failure {
+            return;
+        }
+        if let Some(line) = log
+            .lines()
+            .find(|l| VM_FAILURES.iter().any(|p| l.contains(p)))
+        {
+            panic!("Envoy's log shows a wasm VM failure: {line}\n--- full log ---\n{log}");
+        }
+    }
+}
+
+/// A temporary directory removed on drop (no crate needed for this).
+mod tempdir {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static N: AtomicU64 = AtomicU64::new(0);
+
+    pub struct Dir(PathBuf);
+
+    impl Dir {
+        pub fn new(tag: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!(
+                "tollgate-{tag}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            std::fs::create_dir_all(&path)
+                .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+            Dir(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            if std::env::var_os("TOLLGATE_KEEP_LOGS").is_none() {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+}

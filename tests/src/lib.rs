@@ -1,0 +1,45 @@
+//! Test harness: every traffic test runs real requests through a real Envoy
+//! loading the real wasm modules, in front of an echo upstream that records
+//! what reached it.
+
+pub mod bootstrap;
+pub mod client;
+pub mod echo;
+pub mod envoy;
+pub mod proc;
+
+use std::path::PathBuf;
+
+/// The repository root (this crate lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// Where `cargo xtask build` put the wasm modules.
+pub fn dist_dir() -> PathBuf {
+    std::env::var_os("TOLLGATE_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("dist"))
+}
+
+/// Path of a filter module, e.g. `module("headers")`; fails the test with a
+/// hint when the module was not built.
+pub fn module(name: &str) -> PathBuf {
+    let path = dist_dir().join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask build` (or `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released: the small race is
+/// acceptable for tests; Envoy fails loudly if it loses it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}

@@ -1,0 +1,47 @@
+//! A bad plugin configuration fails the plugin's start with one log line
+//! naming the field and why — checked through a real Envoy.
+
+use tollgate_tests::bootstrap::Bootstrap;
+use tollgate_tests::envoy::Envoy;
+
+/// Starts Envoy with `config` for `module` and returns the one log line that
+/// reports the invalid configuration.
+pub fn rejected(module: &str, config: &str) -> String {
+    let b = Bootstrap::new(tollgate_tests::free_port()).wasm_text(module, config);
+    let failure = match Envoy::try_start(&b) {
+        Ok(_) => panic!("Envoy started with a bad {module} configuration: {config}"),
+        Err(f) => f,
+    };
+    let marker = format!("tollgate.{module}: invalid configuration: ");
+    let lines: Vec<&str> = failure.log.lines().filter(|l| l.contains(&marker)).collect();
+    assert_eq!(lines.len(), 1, "want one line with {marker:?}, log:\n{}", failure.log);
+    let line = lines[0];
+    line[line.find(&marker).map_or(0, |i| i + marker.len())..].to_string()
+}
+
+#[test]
+fn bad_headers_configurations_name_the_field() {
+    let cases = [
+        (r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%BOGUS%"}}]}"#,
+         "request_headers_to_add[0].header.value", "BOGUS"),
+        (r#"{"request_headers_to_ad": []}"#, "", "request_headers_to_ad"),
+        (r#"{"request_headers_to_remove": "x-a"}"#, "request_headers_to_remove", "sequence"),
+        (r#"{"request_headers_to_remove": ["host"]}"#, "request_headers_to_remove[0]", "host"),
+        (r#"{"response_headers_to_add": [{"header": {"key": "x", "value": "v"}, "append_action": "SOMETIMES"}]}"#,
+         "response_headers_to_add[0].append_action", "SOMETIMES"),
+        (r#"{"rules": [{"match": {"path": {"safe_regex": {"regex": "(unclosed"}}}}]}"#,
+         "rules[0].match.path.safe_regex", "regex"),
+        (r#"{"rules": [{"match": {"path": {"exact": "/a", "prefix": "/b"}}}]}"#, "rules[0].match.path", ""),
+        (r#"{"rules": [{"match": {"headers": [{"name": "bad name"}]}}]}"#, "rules[0].match.headers[0].name", ""),
+        (r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%START_TIME(%Y)%"}}]}"#,
+         "request_headers_to_add[0].header.value", "START_TIME"),
+        (r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%REQ(x"}}]}"#,
+         "request_headers_to_add[0].header.value", ""),
+        ("{not json", "", ""),
+    ];
+    for (config, field, reason) in cases {
+        let line = rejected("headers", config);
+        assert!(line.starts_with(field), "{config}: field {field:?} not first in {line:?}");
+        assert!(line.contains(reason), "{config}: {reason:?} not in {line:?}");
+    }
+}

@@ -1,0 +1,210 @@
+//! `cargo xtask build`: every filter crate to `dist/<name>.wasm`, shrunk with
+//! wasm-opt, sized, and checked to import nothing a proxy-wasm host lacks.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::workspace::Workspace;
+use crate::{apt, proc, toolchain, wasm_imports};
+
+/// Import modules a proxy-wasm host provides: the ABI itself (`env`) and WASI.
+/// Anything else (`__wbindgen_placeholder__`, `wbg`) means a crate pulled in
+/// browser glue and the module will not load in Envoy.
+const ALLOWED_IMPORT_MODULES: &[&str] = &["env", "wasi_snapshot_preview1"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Release,
+    /// Dev profile, no wasm-opt, panic messages kept: for debugging a filter.
+    Debug,
+}
+
+impl Profile {
+    pub fn from_debug(debug: bool) -> Profile {
+        if debug {
+            Profile::Debug
+        } else {
+            Profile::Release
+        }
+    }
+
+    fn dir(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "debug",
+        }
+    }
+}
+
+pub struct Module {
+    pub name: String,
+    pub path: PathBuf,
+    pub built_size: u64,
+    /// None when wasm-opt did not run.
+    pub opt_size: Option<u64>,
+}
+
+pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
+    let toolchain = toolchain::detect(profile == Profile::Debug)?;
+    eprintln!("wasm toolchain: {}", toolchain.description);
+
+    // Its own directory: host builds (rustup's rustc) and wasm builds (maybe
+    // Debian's rustc) would otherwise keep invalidating each other.
+    let target_dir = ws.target_dir.join("wasm");
+    let mut cmd = toolchain.cargo_build();
+    cmd.current_dir(&ws.root).args(["--target", toolchain::TARGET]).arg("--target-dir").arg(&target_dir);
+    if profile == Profile::Release {
+        cmd.arg("--release");
+    }
+    for filter in &ws.filters {
+        cmd.args(["-p", &filter.package]);
+    }
+    let started = Instant::now();
+    proc::run(&mut cmd).context("building the wasm modules")?;
+    eprintln!("wasm build took {:.1} s", started.elapsed().as_secs_f64());
+
+    let wasm_opt = match profile {
+        Profile::Release => find_wasm_opt().map(|bin| WasmOpt::new(bin, &toolchain.target_features())),
+        Profile::Debug => None,
+    };
+    let dist = ws.dist();
+    fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
+    let out_dir = target_dir.join(toolchain::TARGET).join(profile.dir());
+    let mut modules = Vec::new();
+    for filter in &ws.filters {
+        let built = out_dir.join(format!("{}.wasm", filter.artifact));
+        let dest = dist.join(format!("{}.wasm", filter.name));
+        let module = install_module(&filter.name, &built, &dest, wasm_opt.as_ref())?;
+        modules.push(module);
+    }
+    print_sizes(&modules);
+    for module in &modules {
+        check_imports(module)?;
+    }
+    Ok(modules)
+}
+
+/// Writes `built` (optimized when possible) to `dest` through a temporary
+/// file, so a running Envoy never reads a half-written module.
+fn install_module(name: &str, built: &Path, dest: &Path, wasm_opt: Option<&WasmOpt>) -> Result<Module> {
+    let built_size = size(built).with_context(|| format!("the build produced no {}", built.display()))?;
+    let tmp = dest.with_extension("wasm.tmp");
+    let mut opt_size = None;
+    if let Some(wasm_opt) = wasm_opt {
+        let mut cmd = Command::new(&wasm_opt.bin);
+        cmd.arg("-Oz").args(&wasm_opt.features).arg(built).arg("-o").arg(&tmp);
+        match proc::output(&mut cmd) {
+            Ok(_) => opt_size = Some(size(&tmp)?),
+            // An old binaryen may not know a feature the compiler used: the
+            // module is still good, only bigger.
+            Err(err) => eprintln!("warning: wasm-opt failed, keeping {name} unoptimized: {err:#}"),
+        }
+    }
+    if opt_size.is_none() {
+        fs::copy(built, &tmp).with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
+    }
+    fs::rename(&tmp, dest).with_context(|| format!("writing {}", dest.display()))?;
+    Ok(Module { name: name.to_string(), path: dest.to_path_buf(), built_size, opt_size })
+}
+
+struct WasmOpt {
+    bin: PathBuf,
+    /// `--enable-*` flags for what the compiler emitted.
+    features: Vec<String>,
+}
+
+impl WasmOpt {
+    fn new(bin: PathBuf, rustc_features: &[String]) -> WasmOpt {
+        // rustc's names for the features binaryen has flags for; the rest
+        // (crt-static, bulk-memory-opt, ...) need none.
+        let features = rustc_features
+            .iter()
+            .filter_map(|f| match f.as_str() {
+                "bulk-memory" | "sign-ext" | "mutable-globals" | "multivalue" | "reference-types"
+                | "extended-const" | "tail-call" | "exception-handling" | "relaxed-simd" => {
+                    Some(format!("--enable-{f}"))
+                }
+                "nontrapping-fptoint" => Some("--enable-nontrapping-float-to-int".to_string()),
+                "simd128" => Some("--enable-simd".to_string()),
+                "atomics" => Some("--enable-threads".to_string()),
+                _ => None,
+            })
+            .collect();
+        WasmOpt { bin, features }
+    }
+}
+
+fn size(path: &Path) -> Result<u64> {
+    Ok(fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len())
+}
+
+/// wasm-opt on PATH, installing Debian's binaryen when we may. Optional: a
+/// module without it is larger but works the same.
+fn find_wasm_opt() -> Option<PathBuf> {
+    if let Some(path) = proc::which("wasm-opt") {
+        return Some(path);
+    }
+    if apt::available() {
+        eprintln!("wasm-opt not found: installing binaryen");
+        match apt::install(&["binaryen"]) {
+            Ok(()) => return proc::which("wasm-opt"),
+            Err(err) => eprintln!("warning: {err:#}"),
+        }
+    }
+    eprintln!("warning: wasm-opt not found (apt-get install binaryen): modules are not shrunk");
+    None
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{bytes:>9} B {:>8.1} KB", bytes as f64 / 1024.0)
+}
+
+fn print_sizes(modules: &[Module]) {
+    let shown = |m: &Module| format!("dist/{}.wasm", m.name);
+    let width = modules.iter().map(|m| shown(m).len()).max().unwrap_or(0);
+    println!();
+    println!("{:<width$}  {:>23}  {:>23}", "module", "built", "after wasm-opt");
+    for m in modules {
+        let after = m.opt_size.map_or_else(|| format!("{:>23}", "-"), kb);
+        println!("{:<width$}  {}  {}", shown(m), kb(m.built_size), after);
+    }
+    println!();
+}
+
+fn check_imports(module: &Module) -> Result<()> {
+    let bytes = fs::read(&module.path).with_context(|| format!("reading {}", module.path.display()))?;
+    let imports = wasm_imports::parse(&bytes).with_context(|| format!("parsing {}", module.path.display()))?;
+    let foreign: Vec<_> =
+        imports.iter().filter(|i| !ALLOWED_IMPORT_MODULES.contains(&i.module.as_str())).collect();
+    let wasi: Vec<&str> = imports
+        .iter()
+        .filter(|i| i.module == "wasi_snapshot_preview1")
+        .map(|i| i.name.as_str())
+        .collect();
+    if foreign.is_empty() {
+        eprintln!(
+            "{}: {} imports, all from env or WASI (WASI: {})",
+            module.name,
+            imports.len(),
+            if wasi.is_empty() { "none".to_string() } else { wasi.join(", ") }
+        );
+        return Ok(());
+    }
+    eprintln!("{} imports:", module.path.display());
+    for i in &imports {
+        eprintln!("  {}.{} ({})", i.module, i.name, i.kind);
+    }
+    let names: Vec<String> = foreign.iter().map(|i| format!("{}.{}", i.module, i.name)).collect();
+    bail!(
+        "{} imports from modules a proxy-wasm host does not provide (only {} are): {}\n\
+         A dependency probably enabled wasm-bindgen/js features; check `cargo tree -p <crate> --target {}`.",
+        module.path.display(),
+        ALLOWED_IMPORT_MODULES.join(" and "),
+        names.join(", "),
+        toolchain::TARGET
+    )
+}

