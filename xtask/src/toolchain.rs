@@ -16,8 +16,13 @@ const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const WASI_LIBC_DIR: &str = "/usr/lib/wasm32-wasi";
 /// rust-web-llvm brings /usr/bin/rust-lld; it is only a Recommends of rustc-web.
-const DEBIAN_PACKAGES: &[&str] =
-    &["rustc-web", "cargo-web", "rust-web-src", "rust-web-llvm", "wasi-libc"];
+const DEBIAN_PACKAGES: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-llvm",
+    "wasi-libc",
+];
 
 /// A way to run `cargo build --target wasm32-wasip1`.
 pub struct Toolchain {
@@ -32,7 +37,9 @@ pub struct Toolchain {
 impl Toolchain {
     pub fn cargo_build(&self) -> Command {
         let mut cmd = Command::new(&self.cargo);
-        cmd.arg("build").args(&self.args).envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd.arg("build")
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if self.env.iter().any(|(k, _)| k.ends_with("_RUSTFLAGS")) {
             // Cargo prefers RUSTFLAGS over the target's rustflags, which would
             // silently drop the flags this build needs.
@@ -70,7 +77,10 @@ pub fn detect(keep_panic_messages: bool) -> Result<Toolchain> {
             env: Vec::new(),
             // Prebuilt std keeps panic formatting: immediate-abort needs
             // -Zbuild-std, so the profile's panic=abort is the most we get.
-            description: format!("rustup toolchain with its {TARGET} target ({})", sysroot.display()),
+            description: format!(
+                "rustup toolchain with its {TARGET} target ({})",
+                sysroot.display()
+            ),
         });
     }
     if !debian_ready() {
@@ -82,8 +92,11 @@ pub fn detect(keep_panic_messages: bool) -> Result<Toolchain> {
         );
         apt::install(DEBIAN_PACKAGES).with_context(missing_toolchain_help)?;
         if !debian_ready() {
-            bail!("installed {} but the toolchain is still incomplete\n{}",
-                DEBIAN_PACKAGES.join(" "), missing_toolchain_help());
+            bail!(
+                "installed {} but the toolchain is still incomplete\n{}",
+                DEBIAN_PACKAGES.join(" "),
+                missing_toolchain_help()
+            );
         }
     }
     debian(keep_panic_messages)
@@ -108,7 +121,11 @@ fn sysroot(rustc: &Path) -> Option<PathBuf> {
 fn rustup_sysroot_with_target() -> Option<(PathBuf, PathBuf)> {
     let rustc = std::env::var_os("RUSTC").map_or_else(|| "rustc".into(), PathBuf::from);
     let sysroot = sysroot(&rustc)?;
-    let has_target = sysroot.join("lib/rustlib").join(TARGET).join("lib").is_dir();
+    let has_target = sysroot
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib")
+        .is_dir();
     has_target.then_some((rustc, sysroot))
 }
 
@@ -153,7 +170,10 @@ fn linker() -> Option<PathBuf> {
     if !apt::available() {
         return None;
     }
-    eprintln!("{} points to {package}, which is not installed: installing it", debian.display());
+    eprintln!(
+        "{} points to {package}, which is not installed: installing it",
+        debian.display()
+    );
     match apt::install(&[&package]) {
         Ok(()) => proc::is_executable(&debian).then_some(debian),
         Err(err) => {
@@ -168,7 +188,12 @@ fn linker() -> Option<PathBuf> {
 fn immediate_abort_supported() -> bool {
     Command::new(DEBIAN_RUSTC)
         .env("RUSTC_BOOTSTRAP", "1")
-        .args(["-Zunstable-options", "-Cpanic=immediate-abort", "--target", TARGET])
+        .args([
+            "-Zunstable-options",
+            "-Cpanic=immediate-abort",
+            "--target",
+            TARGET,
+        ])
         .args(["--print", "cfg"])
         .output()
         .is_ok_and(|out| out.status.success())
@@ -193,8 +218,14 @@ fn debian(keep_panic_messages: bool) -> Result<Toolchain> {
         ("RUSTC".to_string(), DEBIAN_RUSTC.to_string()),
         // -Zbuild-std and -Cpanic=immediate-abort are unstable.
         ("RUSTC_BOOTSTRAP".to_string(), "1".to_string()),
-        ("CARGO_TARGET_WASM32_WASIP1_LINKER".to_string(), linker.display().to_string()),
-        ("CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS".to_string(), rustflags),
+        (
+            "CARGO_TARGET_WASM32_WASIP1_LINKER".to_string(),
+            linker.display().to_string(),
+        ),
+        (
+            "CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS".to_string(),
+            rustflags,
+        ),
     ];
     Ok(Toolchain {
         cargo: DEBIAN_CARGO.into(),
@@ -205,7 +236,11 @@ fn debian(keep_panic_messages: bool) -> Result<Toolchain> {
             "Debian {} building std from source, linker {}{}",
             version.trim(),
             linker.display(),
-            if immediate_abort { ", panic=immediate-abort" } else { "" }
+            if immediate_abort {
+                ", panic=immediate-abort"
+            } else {
+                ""
+            }
         ),
     })
 }

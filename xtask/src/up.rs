@@ -11,8 +11,8 @@ use anyhow::{bail, Context, Result};
 use tollgate_tests::echo::EchoServer;
 
 use crate::build::{self, Profile};
-use crate::proc::{self, Guard};
 use crate::envoy;
+use crate::proc::{self, Guard};
 use crate::workspace::Workspace;
 
 const CONFIG: &str = "envoy/chain.yaml";
@@ -21,7 +21,8 @@ const ECHO_ADDR: &str = "127.0.0.1:18080";
 
 pub fn run(ws: &Workspace) -> Result<()> {
     let config = ws.root.join(CONFIG);
-    let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
+    let text = std::fs::read_to_string(&config)
+        .with_context(|| format!("reading {}", config.display()))?;
     let ports = Ports::from_yaml(&text);
 
     // Check before the build, so a busy port fails fast. Plain bind without
@@ -41,7 +42,8 @@ pub fn run(ws: &Workspace) -> Result<()> {
     build::run(ws, Profile::Release)?;
     let envoy_bin = envoy::ensure(&ws.root)?;
 
-    let echo = EchoServer::start(ECHO_ADDR).with_context(|| format!("starting the echo upstream on {ECHO_ADDR}"))?;
+    let echo = EchoServer::start(ECHO_ADDR)
+        .with_context(|| format!("starting the echo upstream on {ECHO_ADDR}"))?;
     eprintln!("echo upstream on {}", echo.addr());
 
     let (stop_tx, stop_rx) = mpsc::channel();
@@ -60,7 +62,9 @@ pub fn run(ws: &Workspace) -> Result<()> {
         .args(["--log-level", "info"]);
     proc::die_with_parent(&mut cmd);
     eprintln!("$ {}", proc::display(&cmd));
-    let child = cmd.spawn().with_context(|| format!("starting {}", envoy_bin.display()))?;
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", envoy_bin.display()))?;
     let mut envoy = Guard::new("envoy", child);
 
     if !wait_ready(&mut envoy, ports.admin, &stop_rx)? {
@@ -69,7 +73,10 @@ pub fn run(ws: &Workspace) -> Result<()> {
     }
     println!();
     println!("Tollgate is up: Envoy listener 127.0.0.1:{}, admin http://127.0.0.1:{}/ (stats: /stats?filter=tollgate), upstream {ECHO_ADDR}", ports.listener, ports.admin);
-    println!("try:  curl -s localhost:{}/anything -H 'x-user: a'", ports.listener);
+    println!(
+        "try:  curl -s localhost:{}/anything -H 'x-user: a'",
+        ports.listener
+    );
     println!("Ctrl-C stops everything.");
     println!();
 
@@ -118,7 +125,11 @@ fn status_line(port: u16, path: &str) -> Option<String> {
     let mut conn = TcpStream::connect(("127.0.0.1", port)).ok()?;
     conn.set_read_timeout(timeout).ok()?;
     conn.set_write_timeout(timeout).ok()?;
-    write!(conn, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 256];
     while !buf.windows(2).any(|w| w == b"\r\n") {
@@ -148,16 +159,27 @@ impl Ports {
                     section = key;
                 }
             }
-            let Some((_, rest)) = line.split_once("port_value:") else { continue };
-            let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
-            let Ok(port) = digits.parse::<u16>() else { continue };
+            let Some((_, rest)) = line.split_once("port_value:") else {
+                continue;
+            };
+            let digits: String = rest
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            let Ok(port) = digits.parse::<u16>() else {
+                continue;
+            };
             match section {
                 "admin:" => admin = admin.or(Some(port)),
                 "listeners:" => listener = listener.or(Some(port)),
                 _ => {}
             }
         }
-        Ports { listener: listener.unwrap_or(10000), admin: admin.unwrap_or(9901) }
+        Ports {
+            listener: listener.unwrap_or(10000),
+            admin: admin.unwrap_or(9901),
+        }
     }
 }
 
@@ -168,7 +190,9 @@ mod tests {
 
     #[test]
     fn reads_ports_of_the_real_config() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(CONFIG);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(CONFIG);
         let text = std::fs::read_to_string(path).unwrap();
         let ports = Ports::from_yaml(&text);
         assert_eq!((ports.listener, ports.admin), (10000, 9901));

@@ -24,7 +24,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Import>> {
         let size = r.leb()? as usize;
         let body = r.take(size)?;
         if id == IMPORT_SECTION {
-            return imports(&mut Reader { bytes: body, pos: 0 });
+            return imports(&mut Reader {
+                bytes: body,
+                pos: 0,
+            });
         }
     }
     Ok(Vec::new())
@@ -74,8 +77,13 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|end| *end <= self.bytes.len());
-        let slice = end.and_then(|end| self.bytes.get(self.pos..end)).context("truncated wasm module")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len());
+        let slice = end
+            .and_then(|end| self.bytes.get(self.pos..end))
+            .context("truncated wasm module")?;
         self.pos += n;
         Ok(slice)
     }
@@ -141,7 +149,10 @@ mod tests {
         module.extend([0, 3, 1, b'x', 0]); // trailing custom section
 
         let got = parse(&module).unwrap();
-        let got: Vec<_> = got.iter().map(|i| (i.module.as_str(), i.name.as_str(), i.kind)).collect();
+        let got: Vec<_> = got
+            .iter()
+            .map(|i| (i.module.as_str(), i.name.as_str(), i.kind))
+            .collect();
         assert_eq!(
             got,
             [

@@ -32,9 +32,16 @@ pub struct Workspace {
 const TESTS_PACKAGE: &str = "tollgate-tests";
 
 /// The repository root: xtask lives in `<root>/xtask`.
+///
+/// Read from the environment `cargo run` sets, not from `env!`: the compiled
+/// path is stale when a shared target directory (CI's cache) serves a binary
+/// built from another clone with the same sources.
 pub fn root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
+        .parent()
+        .map_or(manifest_dir.clone(), Path::to_path_buf)
 }
 
 /// The cargo that runs xtask (cargo sets `CARGO`), so host builds use the
@@ -47,8 +54,14 @@ impl Workspace {
     pub fn load() -> Result<Workspace> {
         let root = root();
         let mut cmd = Command::new(cargo());
-        cmd.args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
-            .arg(root.join("Cargo.toml"));
+        cmd.args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"));
         let out = proc::output(&mut cmd).context("reading the workspace with cargo metadata")?;
         let meta: Value = serde_json::from_str(&out).context("parsing cargo metadata output")?;
         let target_dir = meta["target_directory"]
@@ -91,7 +104,12 @@ impl Workspace {
             );
         }
         filters.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Workspace { root, target_dir, filters, tests_crate })
+        Ok(Workspace {
+            root,
+            target_dir,
+            filters,
+            tests_crate,
+        })
     }
 
     pub fn dist(&self) -> PathBuf {
