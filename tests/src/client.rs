@@ -25,11 +25,7 @@ pub struct Response {
 
 impl Response {
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        crate::echo::values(&self.headers, name)
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

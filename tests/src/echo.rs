@@ -26,11 +26,7 @@ pub struct Received {
 impl Received {
     /// Every value of a header, in order (names compared case-insensitively).
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        values(&self.headers, name)
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -127,6 +123,16 @@ impl Drop for EchoServer {
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(self.addr);
     }
+}
+
+/// Every value of `name` in a header list, in order, names compared
+/// case-insensitively.
+pub fn values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 fn serve(conn: TcpStream, received: Arc<Mutex<Vec<Received>>>) {

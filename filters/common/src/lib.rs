@@ -11,6 +11,7 @@ pub mod path;
 pub mod reply;
 pub mod request;
 pub mod template;
+pub mod testing;
 pub mod time;
 
 pub use config::ConfigError;

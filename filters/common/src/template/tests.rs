@@ -1,38 +1,17 @@
 use super::*;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::testing::FakeSource;
 
-struct Fake {
-    headers: Vec<(&'static str, &'static str)>,
-    addr: Option<&'static str>,
-}
-
-impl RequestSource for Fake {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_string())
-    }
-    fn client_address(&self) -> Option<String> {
-        self.addr.map(str::to_string)
-    }
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_795_595_400)
-    }
-}
-
-fn req() -> Request<Fake> {
-    Request::new(Fake {
-        headers: vec![
+fn req() -> Request<FakeSource> {
+    FakeSource::new(&[
             (":path", "/a/b?c=d"),
             (":method", "GET"),
             (":authority", "example.com:8080"),
             (":scheme", "https"),
             ("x-user", "alice"),
             ("x-evil", "a\r\nset-cookie: x"),
-        ],
-        addr: Some("10.1.2.3:4567"),
-    })
+    ])
+    .client(Some("10.1.2.3:4567"))
+    .request()
 }
 
 fn expand(t: &str) -> String {
@@ -144,17 +123,11 @@ fn addresses_without_port() {
     ] {
         assert_eq!(without_port(addr), want, "{addr}");
     }
-    let r = Request::new(Fake {
-        headers: vec![],
-        addr: Some("[::1]:1234"),
-    });
+    let r = FakeSource::new(&[]).client(Some("[::1]:1234")).request();
     let t = Template::parse("%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%|%DOWNSTREAM_REMOTE_ADDRESS%")
         .unwrap();
     assert_eq!(t.expand(&r), "::1|[::1]:1234");
-    let r = Request::new(Fake {
-        headers: vec![],
-        addr: None,
-    });
+    let r = FakeSource::new(&[]).client(None).request();
     assert_eq!(t.expand(&r), "|");
 }
 

@@ -1,45 +1,7 @@
 use super::*;
 
 /// Headers as a list of pairs; `set` replaces every value, as Envoy does.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub(super) struct Headers(pub(super) Vec<(String, String)>);
-
-impl Headers {
-    pub(super) fn of(pairs: &[(&str, &str)]) -> Self {
-        Headers(
-            pairs
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-    pub(super) fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-impl HeaderTarget for Headers {
-    fn get(&self, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    }
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.add(name, value);
-    }
-    fn add(&mut self, name: &str, value: &str) {
-        self.0.push((name.to_string(), value.to_string()));
-    }
-    fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| n != name);
-    }
-}
+pub(super) use tollgate_common::testing::HeaderList as Headers;
 
 fn add(name: &str, value: &str, action: AppendAction) -> Ops {
     Ops {

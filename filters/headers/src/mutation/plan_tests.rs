@@ -1,32 +1,15 @@
 use super::apply_tests::Headers;
 use super::*;
 use crate::config::parse;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tollgate_common::testing::FakeSource;
 
-struct Fake {
-    headers: Vec<(&'static str, &'static str)>,
+fn req(headers: Vec<(&'static str, &'static str)>) -> Request<FakeSource> {
+    FakeSource::new(&headers)
+        .client(Some("[2001:db8::7]:50000"))
+        .request()
 }
 
-impl RequestSource for Fake {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_string())
-    }
-    fn client_address(&self) -> Option<String> {
-        Some("[2001:db8::7]:50000".to_string())
-    }
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_795_595_400)
-    }
-}
-
-fn req(headers: Vec<(&'static str, &'static str)>) -> Request<Fake> {
-    Request::new(Fake { headers })
-}
-
-fn get_req(path: &'static str) -> Request<Fake> {
+fn get_req(path: &'static str) -> Request<FakeSource> {
     req(vec![
         (":path", path),
         (":method", "GET"),

@@ -1,30 +1,13 @@
 use super::*;
-use crate::request::{Request, RequestSource};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-struct Fake(Vec<(&'static str, &'static str)>);
-
-impl RequestSource for Fake {
-    fn header(&self, name: &str) -> Option<String> {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_string())
-    }
-    fn client_address(&self) -> Option<String> {
-        None
-    }
-    fn now(&self) -> SystemTime {
-        UNIX_EPOCH
-    }
-}
+use crate::request::Request;
+use crate::testing::FakeSource;
 
 fn rm(json: &str) -> RequestMatch {
     serde_json::from_str(json).unwrap()
 }
 
-fn req(headers: Vec<(&'static str, &'static str)>) -> Request<Fake> {
-    Request::new(Fake(headers))
+fn req(headers: Vec<(&'static str, &'static str)>) -> Request<FakeSource> {
+    FakeSource::new(&headers).client(None).request()
 }
 
 #[test]

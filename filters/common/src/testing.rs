@@ -1,0 +1,100 @@
+//! Test doubles for the host, shared by every filter's native tests: a
+//! request source over a list of headers and a header map. Not used by the
+//! modules themselves (the linker drops it from the wasm).
+
+use crate::header::HeaderTarget;
+use crate::request::{Request, RequestSource};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The instant fake requests happen at: 2026-11-25T08:30:00Z.
+pub const FAKE_NOW_SECS: u64 = 1_795_595_400;
+
+/// A [`RequestSource`] over fixed headers, client address and time.
+#[derive(Debug, Clone)]
+pub struct FakeSource {
+    pub headers: HeaderList,
+    pub client_address: Option<String>,
+    pub now: SystemTime,
+}
+
+impl FakeSource {
+    pub fn new(headers: &[(&str, &str)]) -> FakeSource {
+        FakeSource {
+            headers: HeaderList::of(headers),
+            client_address: Some("10.1.2.3:4567".to_string()),
+            now: UNIX_EPOCH + Duration::from_secs(FAKE_NOW_SECS),
+        }
+    }
+
+    pub fn client(mut self, address: Option<&str>) -> FakeSource {
+        self.client_address = address.map(str::to_string);
+        self
+    }
+
+    pub fn request(self) -> Request<FakeSource> {
+        Request::new(self)
+    }
+}
+
+/// A request with these headers (pseudo-headers included), from
+/// `10.1.2.3:4567` at [`FAKE_NOW_SECS`].
+pub fn request(headers: &[(&str, &str)]) -> Request<FakeSource> {
+    FakeSource::new(headers).request()
+}
+
+impl RequestSource for FakeSource {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name)
+    }
+
+    fn client_address(&self) -> Option<String> {
+        self.client_address.clone()
+    }
+
+    fn now(&self) -> SystemTime {
+        self.now
+    }
+}
+
+/// An ordered header map with repeated names, like Envoy's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderList(pub Vec<(String, String)>);
+
+impl HeaderList {
+    pub fn of(pairs: &[(&str, &str)]) -> HeaderList {
+        HeaderList(
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+impl HeaderTarget for HeaderList {
+    fn get(&self, name: &str) -> Option<String> {
+        self.all(name).first().map(|v| v.to_string())
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        self.remove(name);
+        self.add(name, value);
+    }
+
+    fn add(&mut self, name: &str, value: &str) {
+        self.0.push((name.to_string(), value.to_string()));
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
+    }
+}
