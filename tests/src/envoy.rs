@@ -4,39 +4,54 @@
 
 use crate::bootstrap::Bootstrap;
 use crate::client;
+use crate::proc::{is_executable, which};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Envoy, found through `ENVOY_BIN`, then the project's `.venv`, then PATH.
-/// The `.venv/bin/envoy` wrapper is resolved to the binary it execs.
-pub fn find_envoy(root: &Path) -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|b| !b.is_empty()) {
-        // A set but wrong ENVOY_BIN is an error to report, not a cue to look elsewhere.
-        return Some(PathBuf::from(bin)).filter(|b| b.is_file());
-    }
-    if let Ok(libs) = std::fs::read_dir(root.join(".venv/lib")) {
-        for lib in libs.flatten() {
-            let bin = lib.path().join("site-packages/envoy/_bin/envoy");
-            if bin.is_file() {
-                return Some(bin);
-            }
+/// Finds Envoy: `$ENVOY_BIN`, then the project's `.venv`, then PATH, and
+/// says where it came from. A set but wrong `ENVOY_BIN` is an error to
+/// report, not a cue to look elsewhere.
+pub fn locate(root: &Path) -> Result<Option<(PathBuf, &'static str)>, String> {
+    if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|v| !v.is_empty()) {
+        let bin = PathBuf::from(bin);
+        if !is_executable(&bin) {
+            return Err(format!("ENVOY_BIN={} is not an executable file", bin.display()));
         }
+        return Ok(Some((bin, "$ENVOY_BIN")));
+    }
+    if let Some(bin) = venv_binary(root) {
+        return Ok(Some((bin, "the project's .venv")));
     }
     let wrapper = root.join(".venv/bin/envoy");
-    if wrapper.is_file() {
-        return Some(wrapper);
+    if is_executable(&wrapper) {
+        return Ok(Some((wrapper, "the project's .venv (Python wrapper)")));
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("envoy"))
-            .find(|p| p.is_file())
-    })
+    Ok(which("envoy").map(|bin| (bin, "PATH")))
+}
+
+/// Envoy's binary, if [`locate`] finds one.
+pub fn find_envoy(root: &Path) -> Option<PathBuf> {
+    locate(root).ok().flatten().map(|(bin, _)| bin)
+}
+
+/// `.venv/bin/envoy` is a Python wrapper that execs the real binary; use the
+/// binary itself, so signals and PIDs reach Envoy and not Python.
+pub fn venv_binary(root: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(root.join(".venv/lib"))
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
+        .map(|e| e.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|bin| is_executable(bin))
 }
 
 fn envoy_bin() -> PathBuf {
-    find_envoy(&crate::repo_root())
-        .unwrap_or_else(|| panic!("no Envoy found: set ENVOY_BIN or run `cargo xtask test`"))
+    match locate(&crate::repo_root()) {
+        Ok(Some((bin, _))) => bin,
+        Ok(None) => panic!("no Envoy found: set ENVOY_BIN or run `cargo xtask test`"),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// Why Envoy did not become ready.

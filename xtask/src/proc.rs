@@ -2,12 +2,9 @@
 //! programs, and making sure the long-running children we start never outlive
 //! xtask.
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, FromRawFd};
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,19 +54,7 @@ pub fn check(cmd: &Command, status: ExitStatus) -> Result<()> {
     Ok(())
 }
 
-/// Finds an executable on PATH.
-pub fn which(name: impl AsRef<OsStr>) -> Option<PathBuf> {
-    let name = name.as_ref();
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|path| is_executable(path))
-}
-
-pub fn is_executable(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
+pub use tollgate_tests::proc::{die_with_parent, is_executable, which};
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -98,30 +83,6 @@ pub fn pipe() -> Result<(File, File)> {
     }
     // SAFETY: both descriptors were just created and are owned by nobody else.
     Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
-}
-
-/// Makes the kernel send SIGTERM to the child when xtask dies, however it
-/// dies (even SIGKILL), so no Envoy is left holding the ports.
-///
-/// The signal fires when the *thread* that spawned the child exits: spawn
-/// from the main thread.
-pub fn die_with_parent(cmd: &mut Command) -> &mut Command {
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: the closure runs between fork and exec and only calls
-    // async-signal-safe functions (prctl, getppid); it allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died before prctl took effect.
-            if libc::getppid() != parent {
-                return Err(io::Error::other("parent exited before the child started"));
-            }
-            Ok(())
-        })
-    }
 }
 
 /// A child that is stopped (SIGTERM, then SIGKILL after a grace period) and
