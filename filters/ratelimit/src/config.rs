@@ -1,0 +1,245 @@
+//! The ratelimit filter's configuration, local mode (Envoy's
+//! local_ratelimit vocabulary):
+//!
+//! ```json
+//! {
+//!   "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "1s"},
+//!   "descriptors": [
+//!     {"name": "per_key", "match": RequestMatch,
+//!      "key": [{"request_headers": {"header_name": "x-api-key"}}],
+//!      "token_bucket": {...}}
+//!   ],
+//!   "identity_header": "x-tollgate-identity",
+//!   "max_keys": 4096,
+//!   "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+//!   "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+//!   "response_headers": "DRAFT_VERSION_03"
+//! }
+//! ```
+//!
+//! Unknown fields are errors; at least one of `token_bucket` and
+//! `descriptors` must be given.
+
+use crate::bucket::Limits;
+use crate::duration::Duration;
+use crate::percent::Fraction;
+use serde::Deserialize;
+use tollgate_common::header::HeaderName;
+use tollgate_common::matcher::RequestMatch;
+use tollgate_common::ConfigError;
+
+pub const DEFAULT_MAX_KEYS: u32 = 4096;
+pub const MAX_MAX_KEYS: u32 = 65_536;
+pub const DEFAULT_IDENTITY_HEADER: &str = "x-tollgate-identity";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The bucket of requests no descriptor takes; `None`: they pass.
+    pub token_bucket: Option<Limits>,
+    pub descriptors: Vec<Descriptor>,
+    pub identity_header: HeaderName,
+    /// Slots (distinct keys kept) per keyed descriptor.
+    pub max_keys: u32,
+    pub filter_enabled: Fraction,
+    pub filter_enforced: Fraction,
+    pub response_headers: HeaderMode,
+}
+
+/// A limit for the requests its `match` selects, one bucket per distinct
+/// combination of its `key` values.
+#[derive(Debug, Clone)]
+pub struct Descriptor {
+    /// The policy name in IETF headers; `descriptor_<index>` by default.
+    pub name: String,
+    pub matcher: RequestMatch,
+    pub key: Vec<KeyEntry>,
+    pub limits: Limits,
+}
+
+/// Where one part of a descriptor's key comes from. Names follow Envoy's
+/// rate-limit actions where Envoy has one; the descriptor key (for the
+/// rate-limit service) is given after each.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyEntry {
+    /// A request header's value (`descriptor_key`, default the header name).
+    RequestHeaders {
+        header_name: HeaderName,
+        #[serde(default)]
+        descriptor_key: Option<String>,
+    },
+    /// The client IP without port (`remote_address`).
+    RemoteAddress {},
+    /// The normalized path, or its first `segments` segments (`path`).
+    Path {
+        #[serde(default)]
+        segments: Option<u32>,
+    },
+    /// The request method (`method`).
+    Method {},
+    /// The identity header set by the auth filter (`identity`).
+    Identity {},
+    /// A constant (`descriptor_key`, default `generic_key`).
+    GenericKey {
+        descriptor_value: String,
+        #[serde(default)]
+        descriptor_key: Option<String>,
+    },
+}
+
+/// Which rate-limit headers responses carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum HeaderMode {
+    /// `x-ratelimit-limit`, `x-ratelimit-remaining`, `x-ratelimit-reset`.
+    #[default]
+    #[serde(rename = "DRAFT_VERSION_03")]
+    DraftVersion03,
+    /// `RateLimit` and `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
+    #[serde(rename = "IETF")]
+    Ietf,
+    #[serde(rename = "OFF")]
+    Off,
+}
+
+/// Envoy's `token_bucket`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokenBucket {
+    max_tokens: Positive,
+    #[serde(default)]
+    tokens_per_fill: Option<Positive>,
+    fill_interval: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "u32")]
+struct Positive(u32);
+
+impl TryFrom<u32> for Positive {
+    type Error = &'static str;
+    fn try_from(n: u32) -> Result<Self, Self::Error> {
+        if n == 0 {
+            Err("must be at least 1")
+        } else {
+            Ok(Positive(n))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(from = "RawTokenBucket")]
+struct TokenBucket(Limits);
+
+impl From<RawTokenBucket> for TokenBucket {
+    fn from(r: RawTokenBucket) -> Self {
+        TokenBucket(Limits {
+            max_tokens: r.max_tokens.0,
+            tokens_per_fill: r.tokens_per_fill.map_or(1, |p| p.0),
+            fill_interval_ns: r.fill_interval.nanos,
+        })
+    }
+}
+
+/// A policy name: 1 to 64 of `A-Z a-z 0-9 _ - .` (it is quoted in a
+/// structured header).
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct PolicyName(String);
+
+impl TryFrom<String> for PolicyName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+        if s.is_empty() || s.len() > 64 || !s.bytes().all(ok) {
+            Err(format!(
+                "invalid name {s:?}: use 1 to 64 of A-Z a-z 0-9 _ - ."
+            ))
+        } else {
+            Ok(PolicyName(s))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDescriptor {
+    #[serde(default)]
+    name: Option<PolicyName>,
+    #[serde(default, rename = "match")]
+    matcher: RequestMatch,
+    #[serde(default)]
+    key: Vec<KeyEntry>,
+    token_bucket: TokenBucket,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    token_bucket: Option<TokenBucket>,
+    #[serde(default)]
+    descriptors: Vec<RawDescriptor>,
+    #[serde(default)]
+    identity_header: Option<HeaderName>,
+    #[serde(default)]
+    max_keys: Option<MaxKeys>,
+    #[serde(default)]
+    filter_enabled: Option<Fraction>,
+    #[serde(default)]
+    filter_enforced: Option<Fraction>,
+    #[serde(default)]
+    response_headers: HeaderMode,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "u32")]
+struct MaxKeys(u32);
+
+impl TryFrom<u32> for MaxKeys {
+    type Error = String;
+    fn try_from(n: u32) -> Result<Self, String> {
+        if (1..=MAX_MAX_KEYS).contains(&n) {
+            Ok(MaxKeys(n))
+        } else {
+            Err(format!("must be between 1 and {MAX_MAX_KEYS}"))
+        }
+    }
+}
+
+/// Parses the plugin configuration.
+pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
+    let raw: RawConfig = tollgate_common::config::parse(bytes)?;
+    if raw.token_bucket.is_none() && raw.descriptors.is_empty() {
+        return Err(ConfigError::new(
+            "token_bucket",
+            "required when there are no descriptors (nothing would be limited)",
+        ));
+    }
+    let identity_header = match raw.identity_header {
+        Some(h) => h,
+        None => HeaderName::try_from(DEFAULT_IDENTITY_HEADER.to_string())
+            .map_err(|e| ConfigError::new("identity_header", e))?,
+    };
+    Ok(Config {
+        token_bucket: raw.token_bucket.map(|t| t.0),
+        descriptors: raw
+            .descriptors
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| Descriptor {
+                name: d.name.map_or_else(|| format!("descriptor_{i}"), |n| n.0),
+                matcher: d.matcher,
+                key: d.key,
+                limits: d.token_bucket.0,
+            })
+            .collect(),
+        identity_header,
+        max_keys: raw.max_keys.map_or(DEFAULT_MAX_KEYS, |m| m.0),
+        filter_enabled: raw.filter_enabled.unwrap_or_default(),
+        filter_enforced: raw.filter_enforced.unwrap_or_default(),
+        response_headers: raw.response_headers,
+    })
+}
+
+#[cfg(test)]
+mod tests;

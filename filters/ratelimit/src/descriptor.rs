@@ -1,0 +1,153 @@
+//! Choosing the limit for a request and building its bucket key from request
+//! values.
+//!
+//! The first descriptor whose `match` holds and whose key values are all
+//! present takes the request; a descriptor missing a value (header absent,
+//! path that cannot be normalized) is skipped. Else the top-level
+//! `token_bucket`, else the request is not limited.
+
+use crate::bucket::Limits;
+use crate::config::{Config, KeyEntry};
+use crate::table::fnv1a;
+use tollgate_common::{Request, RequestSource};
+
+/// Values longer than this are kept in bucket keys as a 64-bit FNV-1a hash
+/// (bounding shared-data memory; two values colliding would share a bucket).
+pub const MAX_KEY_VALUE_LEN: usize = 64;
+
+/// The limit a request falls under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected<'a> {
+    /// Index of the descriptor; `None` for the top-level `token_bucket`.
+    pub descriptor: Option<usize>,
+    /// The policy name (`default` for the top-level bucket).
+    pub name: &'a str,
+    /// Distinct per bucket within this limit ("" when it has one bucket).
+    pub key: String,
+    pub limits: Limits,
+    /// The (descriptor key, value) pairs, for the rate-limit service.
+    pub entries: Vec<(&'a str, String)>,
+}
+
+pub fn select<'a, S: RequestSource>(config: &'a Config, req: &Request<S>) -> Option<Selected<'a>> {
+    for (i, d) in config.descriptors.iter().enumerate() {
+        if !d.matcher.matches(req) {
+            continue;
+        }
+        let Some(entries) = d
+            .key
+            .iter()
+            .map(|e| entry(e, config, req))
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        return Some(Selected {
+            descriptor: Some(i),
+            name: &d.name,
+            key: bucket_key(&entries),
+            limits: d.limits,
+            entries,
+        });
+    }
+    config.token_bucket.map(|limits| Selected {
+        descriptor: None,
+        name: "default",
+        key: String::new(),
+        limits,
+        entries: vec![],
+    })
+}
+
+/// One key entry's (descriptor key, value), `None` when the request lacks it.
+fn entry<'a, S: RequestSource>(
+    e: &'a KeyEntry,
+    config: &'a Config,
+    req: &Request<S>,
+) -> Option<(&'a str, String)> {
+    match e {
+        KeyEntry::RequestHeaders {
+            header_name,
+            descriptor_key,
+        } => {
+            let key = descriptor_key.as_deref().unwrap_or(header_name.as_str());
+            Some((key, req.header(header_name.as_str())?))
+        }
+        KeyEntry::RemoteAddress {} => Some((
+            "remote_address",
+            without_port(&req.client_address()?).to_string(),
+        )),
+        KeyEntry::Path { segments } => {
+            let path = req.normalized_path()?;
+            Some((
+                "path",
+                match segments {
+                    Some(n) => path_prefix(path, *n).to_string(),
+                    None => path.to_string(),
+                },
+            ))
+        }
+        KeyEntry::Method {} => Some(("method", req.header(":method")?)),
+        KeyEntry::Identity {} => Some(("identity", req.header(config.identity_header.as_str())?)),
+        KeyEntry::GenericKey {
+            descriptor_value,
+            descriptor_key,
+        } => Some((
+            descriptor_key.as_deref().unwrap_or("generic_key"),
+            descriptor_value.clone(),
+        )),
+    }
+}
+
+/// The bucket key: each value length-prefixed (`3:abc`), or `#` and its
+/// hash when longer than [`MAX_KEY_VALUE_LEN`], so no two value lists share
+/// a key by concatenation.
+pub fn bucket_key(entries: &[(&str, String)]) -> String {
+    let mut key = String::new();
+    for (_, value) in entries {
+        if value.len() > MAX_KEY_VALUE_LEN {
+            key.push_str(&format!("#{:016x}", fnv1a(value.as_bytes())));
+        } else {
+            key.push_str(&format!("{}:{value}", value.len()));
+        }
+    }
+    key
+}
+
+/// The first `n` segments of a normalized path: `/v1/users/42`, 2 →
+/// `/v1/users`; `n` = 0 gives `/`.
+pub fn path_prefix(path: &str, n: u32) -> &str {
+    if n == 0 {
+        return "/";
+    }
+    let mut seen = 0u32;
+    for (i, b) in path.bytes().enumerate() {
+        if b == b'/' && i > 0 {
+            seen += 1;
+            if seen >= n {
+                return path.get(..i).unwrap_or(path);
+            }
+        }
+    }
+    path
+}
+
+/// `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`; anything else unchanged.
+pub fn without_port(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port))
+            if !host.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
+        _ => addr,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+//! Durations as written in the configuration: Envoy's proto3 JSON form
+//! (`"1s"`, `"0.5s"`, `"3600s"`) plus the units `ms`, `m` and `h`
+//! (`"500ms"`, `"1m"`, `"1.5h"`). A bare number is refused: its unit would be
+//! a guess.
+
+use serde::Deserialize;
+
+const NS_PER_MS: u64 = 1_000_000;
+const NS_PER_S: u64 = 1_000_000_000;
+
+/// A positive duration in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "DurationText")]
+pub struct Duration {
+    pub nanos: u64,
+}
+
+/// Accepts a string, and says what is expected for anything else.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DurationText {
+    Text(String),
+    Other(serde_json::Value),
+}
+
+const EXPECTED: &str = "expected a duration string such as \"1s\", \"500ms\", \"1m\", \"1h\"";
+
+impl TryFrom<DurationText> for Duration {
+    type Error = String;
+    fn try_from(raw: DurationText) -> Result<Self, String> {
+        match raw {
+            DurationText::Text(s) => parse(&s).map(|nanos| Duration { nanos }),
+            DurationText::Other(v) => Err(format!("{EXPECTED}, got {v}")),
+        }
+    }
+}
+
+/// Parses `<digits>[.<digits>]<unit>`, unit one of `ms`, `s`, `m`, `h`.
+pub fn parse(s: &str) -> Result<u64, String> {
+    let bad = || format!("invalid duration {s:?}: {EXPECTED}");
+    let (number, unit) = if let Some(n) = s.strip_suffix("ms") {
+        (n, NS_PER_MS)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, NS_PER_S)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60 * NS_PER_S)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600 * NS_PER_S)
+    } else {
+        return Err(bad());
+    };
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || !digits(whole)
+        || !digits(frac)
+        || (number.contains('.') && frac.is_empty())
+    {
+        return Err(bad());
+    }
+    let too_long = || format!("duration {s:?} is too long");
+    let whole: u64 = whole.parse().map_err(|_| too_long())?;
+    let mut nanos = whole.checked_mul(unit).ok_or_else(too_long)?;
+    // The fraction, digit by digit: only digits that still count at
+    // nanosecond precision matter.
+    let mut scale = unit;
+    for b in frac.bytes() {
+        scale /= 10;
+        nanos = nanos
+            .checked_add(u64::from(b - b'0') * scale)
+            .ok_or_else(too_long)?;
+    }
+    if nanos < NS_PER_MS {
+        return Err(format!("duration {s:?} is shorter than 1ms"));
+    }
+    Ok(nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_forms() {
+        let cases = [
+            ("1s", NS_PER_S),
+            ("0.5s", 500 * NS_PER_MS),
+            ("3600s", 3600 * NS_PER_S),
+            ("500ms", 500 * NS_PER_MS),
+            ("1ms", NS_PER_MS),
+            ("1m", 60 * NS_PER_S),
+            ("1.5m", 90 * NS_PER_S),
+            ("1h", 3600 * NS_PER_S),
+            ("0.001s", NS_PER_MS),
+            ("1.0000000001s", NS_PER_S),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse(s), Ok(want), "{s}");
+        }
+    }
+
+    #[test]
+    fn refused_forms() {
+        for s in [
+            "",
+            "s",
+            "1",
+            "1d",
+            "-1s",
+            "1.s",
+            ".5s",
+            "1 s",
+            "1e3s",
+            "1.5.5s",
+            "0s",
+            "0.0001s",
+            "1us",
+            "99999999999h",
+        ] {
+            assert!(parse(s).is_err(), "{s}");
+        }
+        assert!(parse("0.5ms").unwrap_err().contains("shorter than 1ms"));
+        assert!(parse("99999999999h").unwrap_err().contains("too long"));
+    }
+
+    #[test]
+    fn serde_refuses_numbers_with_a_hint() {
+        let e = serde_json::from_str::<Duration>("1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected a duration string"), "{e}");
+        let d: Duration = serde_json::from_str("\"2s\"").unwrap();
+        assert_eq!(d.nanos, 2 * NS_PER_S);
+    }
+}

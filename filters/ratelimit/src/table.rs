@@ -1,0 +1,206 @@
+//! Buckets in proxy-wasm shared data, one fixed table of slots per limit,
+//! updated with compare-and-swap so every Envoy worker draws on the same
+//! bucket. Plain code over the [`Store`] trait: the glue implements it with
+//! `get_shared_data` / `set_shared_data`, tests with a map.
+//!
+//! - A limit keyed by request values owns `max_keys` slots
+//!   (`<namespace>/<limit>/<slot>`); a limit without key values owns one.
+//!   Memory is therefore bounded by configuration, whatever clients send
+//!   (shared data has no delete).
+//! - A key lives in one of [`WAYS`] consecutive slots starting at
+//!   `fnv1a(key) % max_keys`. A request reads them in order and uses the
+//!   first that holds its key.
+//! - A new key takes the first empty slot of its window; when none is empty,
+//!   the first whose bucket is full again (idle for a whole refill: exactly a
+//!   fresh bucket, so nothing is lost); when none is, the least recently
+//!   filled bucket is evicted (`keys_evicted`): that key starts again from a
+//!   full bucket, so eviction can only make a limit more lenient, and only
+//!   when more than `WAYS` keys of one window are active at once.
+//! - Every write is a CAS against the version read; a lost race re-reads
+//!   and retries, up to `max_tries` attempts. A denied request writes
+//!   nothing (a refill is a pure function of time), so limited traffic adds
+//!   no contention.
+
+use crate::bucket::{self, Decision, Limits, State};
+
+/// Slots a key may occupy.
+pub const WAYS: u32 = 4;
+
+/// Shared data as the table needs it.
+pub trait Store {
+    /// The value and its CAS version, `None` when the key does not exist.
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)>;
+    /// Writes `value` if the stored version is still `cas` (`None`: write
+    /// unconditionally). `false` on a version mismatch.
+    fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
+}
+
+/// One limit's slots: `<prefix>/<slot>`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub prefix: String,
+    pub slots: u32,
+}
+
+/// What [`acquire`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// `None` when every attempt lost its CAS race (the caller must not
+    /// treat that as an allow).
+    pub decision: Option<Decision>,
+    /// Attempts that lost a CAS race and were retried.
+    pub cas_retries: u32,
+    /// True when an active bucket of another key was evicted.
+    pub evicted: bool,
+}
+
+const VERSION: u8 = 1;
+
+/// `[1][tokens u32 LE][last_fill_ns u64 LE][key bytes]`; empty is a free slot.
+pub fn encode(key: &str, state: State) -> Vec<u8> {
+    let mut v = Vec::with_capacity(13 + key.len());
+    v.push(VERSION);
+    v.extend_from_slice(&state.tokens.to_le_bytes());
+    v.extend_from_slice(&state.last_fill_ns.to_le_bytes());
+    v.extend_from_slice(key.as_bytes());
+    v
+}
+
+/// The key and bucket of a slot; `None` for a free or unreadable slot.
+pub fn decode(v: &[u8]) -> Option<(&[u8], State)> {
+    let (&version, rest) = v.split_first()?;
+    if version != VERSION {
+        return None;
+    }
+    let tokens = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
+    let last_fill_ns = u64::from_le_bytes(rest.get(4..12)?.try_into().ok()?);
+    Some((
+        rest.get(12..)?,
+        State {
+            tokens,
+            last_fill_ns,
+        },
+    ))
+}
+
+/// 64-bit FNV-1a.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Table {
+    pub fn slot_key(&self, slot: u32) -> String {
+        format!("{}/{slot}", self.prefix)
+    }
+
+    /// The slots `key` may live in, in probe order.
+    fn window(&self, key: &str) -> impl Iterator<Item = u32> {
+        let n = self.slots.max(1);
+        let start = fnv1a(key.as_bytes()) % u64::from(n);
+        let start = u32::try_from(start).unwrap_or(0);
+        (0..WAYS.min(n)).map(move |i| ((u64::from(start) + u64::from(i)) % u64::from(n)) as u32)
+    }
+
+    /// Creates every slot that does not exist yet, as a free slot (at plugin
+    /// start, so that later writes are all CAS writes).
+    pub fn init(&self, store: &mut impl Store) {
+        for slot in 0..self.slots {
+            let key = self.slot_key(slot);
+            if store.get(&key).is_none() {
+                store.set(&key, &[], None);
+            }
+        }
+    }
+}
+
+enum Victim {
+    Free,
+    Full,
+    Active(u64),
+}
+
+/// Takes one token for `key` at `now_ns`, retrying lost CAS races up to
+/// `max_tries` attempts in all.
+pub fn acquire(
+    store: &mut impl Store,
+    table: &Table,
+    key: &str,
+    limits: &Limits,
+    now_ns: u64,
+    max_tries: u32,
+) -> Outcome {
+    let mut out = Outcome {
+        decision: None,
+        cas_retries: 0,
+        evicted: false,
+    };
+    for attempt in 0..max_tries {
+        if attempt > 0 {
+            out.cas_retries += 1;
+        }
+        match try_once(store, table, key, limits, now_ns) {
+            Some((decision, evicted)) => {
+                out.decision = Some(decision);
+                out.evicted = evicted;
+                return out;
+            }
+            None => continue,
+        }
+    }
+    out
+}
+
+/// One attempt: `None` when a CAS race was lost.
+fn try_once(
+    store: &mut impl Store,
+    table: &Table,
+    key: &str,
+    limits: &Limits,
+    now: u64,
+) -> Option<(Decision, bool)> {
+    // (slot key, cas, kind) of the best place for a new key.
+    let mut victim: Option<(String, u32, Victim)> = None;
+    for slot in table.window(key) {
+        let slot_key = table.slot_key(slot);
+        let Some((value, cas)) = store.get(&slot_key) else {
+            // Not created at start (should not happen): create it free, then
+            // treat this as a lost race so the next attempt reads a version.
+            store.set(&slot_key, &[], None);
+            return None;
+        };
+        let kind = match decode(&value) {
+            Some((k, state)) if k == key.as_bytes() => {
+                let d = bucket::take(Some(state), limits, now);
+                if d.changed && !store.set(&slot_key, &encode(key, d.state), Some(cas)) {
+                    return None;
+                }
+                return Some((d, false));
+            }
+            None => Victim::Free,
+            Some((_, state)) if state.is_full(limits, now) => Victim::Full,
+            Some((_, state)) => Victim::Active(state.last_fill_ns),
+        };
+        let better = match (&victim, &kind) {
+            (None, _) => true,
+            (Some((_, _, Victim::Free)), _) => false,
+            (Some(_), Victim::Free) => true,
+            (Some((_, _, Victim::Full)), _) => false,
+            (Some(_), Victim::Full) => true,
+            (Some((_, _, Victim::Active(old))), Victim::Active(t)) => t < old,
+        };
+        if better {
+            victim = Some((slot_key, cas, kind));
+        }
+    }
+    let (slot_key, cas, kind) = victim?;
+    let d = bucket::take(None, limits, now);
+    if !store.set(&slot_key, &encode(key, d.state), Some(cas)) {
+        return None;
+    }
+    Some((d, matches!(kind, Victim::Active(_))))
+}
+
+#[cfg(test)]
+mod tests;

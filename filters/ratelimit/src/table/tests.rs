@@ -1,0 +1,195 @@
+use super::*;
+use std::collections::HashMap;
+
+const S: u64 = 1_000_000_000;
+const T0: u64 = 1_795_595_400 * S;
+
+/// Shared data as Envoy keeps it: versions from one counter, never 0.
+#[derive(Default)]
+struct Map {
+    data: HashMap<String, (Vec<u8>, u32)>,
+    next: u32,
+    /// Before each CAS write, this many times: another worker writes first.
+    interfere: u32,
+}
+
+impl Store for Map {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.data.get(key).cloned()
+    }
+    fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        if self.interfere > 0 && cas.is_some() {
+            self.interfere -= 1;
+            self.next += 1;
+            let v = self
+                .data
+                .get(key)
+                .map(|(v, _)| v.clone())
+                .unwrap_or_default();
+            self.data.insert(key.to_string(), (v, self.next));
+        }
+        if let (Some(cas), Some((_, have))) = (cas, self.data.get(key)) {
+            if cas != *have {
+                return false;
+            }
+        }
+        self.next += 1;
+        self.data
+            .insert(key.to_string(), (value.to_vec(), self.next));
+        true
+    }
+}
+
+fn limits(max: u32) -> Limits {
+    Limits {
+        max_tokens: max,
+        tokens_per_fill: max,
+        fill_interval_ns: S,
+    }
+}
+
+fn table(slots: u32) -> (Map, Table) {
+    let mut m = Map::default();
+    let t = Table {
+        prefix: "ns/0".into(),
+        slots,
+    };
+    t.init(&mut m);
+    (m, t)
+}
+
+fn allowed(m: &mut Map, t: &Table, key: &str, l: &Limits, now: u64, n: u32) -> u32 {
+    (0..n)
+        .filter(|_| {
+            acquire(m, t, key, l, now, 64)
+                .decision
+                .is_some_and(|d| d.allowed)
+        })
+        .count() as u32
+}
+
+#[test]
+fn encoding_round_trips_and_rejects_garbage() {
+    let st = State {
+        tokens: 7,
+        last_fill_ns: T0,
+    };
+    let v = encode("k:1", st);
+    assert_eq!(decode(&v), Some((&b"k:1"[..], st)));
+    assert_eq!(decode(&encode("", st)), Some((&b""[..], st)));
+    for bad in [
+        &[][..],
+        &[1][..],
+        &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
+        &v[..12],
+    ] {
+        assert_eq!(decode(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn init_creates_free_slots_once() {
+    let (mut m, t) = table(8);
+    assert_eq!(m.data.len(), 8);
+    assert!(m.data.values().all(|(v, _)| v.is_empty()));
+    m.data.insert(
+        "ns/0/3".into(),
+        (
+            encode(
+                "x",
+                State {
+                    tokens: 1,
+                    last_fill_ns: 0,
+                },
+            ),
+            99,
+        ),
+    );
+    t.init(&mut m);
+    assert!(!m.data["ns/0/3"].0.is_empty(), "init must not overwrite");
+}
+
+#[test]
+fn keys_have_their_own_buckets() {
+    let (mut m, t) = table(64);
+    let l = limits(3);
+    assert_eq!(allowed(&mut m, &t, "a", &l, T0, 5), 3);
+    assert_eq!(allowed(&mut m, &t, "b", &l, T0, 5), 3);
+    assert_eq!(allowed(&mut m, &t, "a", &l, T0 + S, 5), 3);
+    let used = m.data.values().filter(|(v, _)| !v.is_empty()).count();
+    assert_eq!(used, 2);
+}
+
+#[test]
+fn single_slot_limit() {
+    let (mut m, t) = table(1);
+    let l = limits(20);
+    assert_eq!(allowed(&mut m, &t, "", &l, T0, 30), 20);
+    assert_eq!(allowed(&mut m, &t, "", &l, T0 + S - 1, 1), 0);
+    assert_eq!(allowed(&mut m, &t, "", &l, T0 + S, 30), 20);
+}
+
+#[test]
+fn full_buckets_are_reused_before_active_ones_are_evicted() {
+    // One slot per window of WAYS keys: a table of WAYS slots.
+    let (mut m, t) = table(WAYS);
+    let l = limits(2);
+    for k in ["a", "b", "c", "d"] {
+        let o = acquire(&mut m, &t, k, &l, T0, 64);
+        assert!(!o.evicted);
+    }
+    // A fifth active key evicts the least recently filled one.
+    let o = acquire(&mut m, &t, "e", &l, T0 + 1, 64);
+    assert!(o.evicted && o.decision.is_some_and(|d| d.allowed));
+    // Two intervals later every bucket is full again: no eviction counted.
+    let o = acquire(&mut m, &t, "f", &l, T0 + 2 * S, 64);
+    assert!(!o.evicted && o.decision.is_some_and(|d| d.allowed));
+}
+
+#[test]
+fn lost_races_are_retried_and_never_allow_silently() {
+    let (mut m, t) = table(16);
+    let l = limits(10);
+    m.interfere = 3;
+    let o = acquire(&mut m, &t, "k", &l, T0, 64);
+    assert_eq!(o.cas_retries, 3);
+    assert!(o.decision.is_some_and(|d| d.allowed));
+    // Every attempt loses: no decision at all.
+    m.interfere = 1_000;
+    let o = acquire(&mut m, &t, "k", &l, T0, 64);
+    assert_eq!(o.decision, None);
+    assert_eq!(o.cas_retries, 63);
+}
+
+#[test]
+fn missing_slot_is_created_then_used() {
+    let mut m = Map::default();
+    let t = Table {
+        prefix: "ns/1".into(),
+        slots: 4,
+    };
+    let o = acquire(&mut m, &t, "k", &limits(1), T0, 64);
+    assert!(o.decision.is_some_and(|d| d.allowed));
+    assert!(o.cas_retries >= 1);
+}
+
+#[test]
+fn denied_requests_write_nothing() {
+    let (mut m, t) = table(4);
+    let l = limits(1);
+    assert_eq!(allowed(&mut m, &t, "k", &l, T0, 1), 1);
+    let before = m.next;
+    assert_eq!(allowed(&mut m, &t, "k", &l, T0 + 1, 10), 0);
+    assert_eq!(m.next, before);
+}
+
+#[test]
+fn many_keys_stay_within_the_table() {
+    let (mut m, t) = table(32);
+    let l = limits(1);
+    for i in 0..1_000 {
+        let o = acquire(&mut m, &t, &format!("key-{i}"), &l, T0 + i, 64);
+        assert!(o.decision.is_some());
+    }
+    assert_eq!(m.data.len(), 32);
+}
