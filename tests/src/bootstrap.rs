@@ -156,3 +156,16 @@ pub fn user_file(name: &str, upstream_port: u16) -> (String, u16, u16) {
         .replace("filename: dist/", &format!("filename: {dist}"));
     (text, listener, admin)
 }
+
+/// A static cluster at 127.0.0.1:port that speaks HTTP/2 to its endpoint, as
+/// gRPC services need (e.g. the rate-limit service, [`crate::rls`]).
+pub fn grpc_cluster(name: &str, port: u16) -> Value {
+    let mut cluster = cluster(name, port);
+    cluster["typed_extension_protocol_options"] = json!({
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http2_protocol_options": {}}
+        }
+    });
+    cluster
+}

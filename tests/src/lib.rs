@@ -7,6 +7,7 @@ pub mod client;
 pub mod echo;
 pub mod envoy;
 pub mod proc;
+pub mod rls;
 
 use std::path::PathBuf;
 

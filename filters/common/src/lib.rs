@@ -4,6 +4,7 @@
 //! over proxy-wasm host calls that all filters share.
 
 pub mod config;
+pub mod duration;
 pub mod header;
 pub mod host;
 pub mod matcher;

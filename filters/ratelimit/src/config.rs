@@ -21,7 +21,7 @@
 //! `descriptors` must be given.
 
 use crate::bucket::Limits;
-use crate::duration::Duration;
+use tollgate_common::duration::Duration;
 use crate::percent::Fraction;
 use serde::Deserialize;
 use tollgate_common::header::HeaderName;

@@ -9,7 +9,6 @@
 pub mod bucket;
 pub mod config;
 pub mod descriptor;
-pub mod duration;
 pub mod headers;
 pub mod percent;
 pub mod table;

@@ -1,7 +1,7 @@
-//! Durations as written in the configuration: Envoy's proto3 JSON form
-//! (`"1s"`, `"0.5s"`, `"3600s"`) plus the units `ms`, `m` and `h`
+//! Durations as every Tollgate configuration writes them: Envoy's proto3
+//! JSON form (`"1s"`, `"0.5s"`, `"3600s"`) plus the units `ms`, `m` and `h`
 //! (`"500ms"`, `"1m"`, `"1.5h"`). A bare number is refused: its unit would be
-//! a guess.
+//! a guess. At least 1 ms.
 
 use serde::Deserialize;
 
@@ -13,6 +13,21 @@ const NS_PER_S: u64 = 1_000_000_000;
 #[serde(try_from = "DurationText")]
 pub struct Duration {
     pub nanos: u64,
+}
+
+impl Duration {
+    pub fn as_std(self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.nanos)
+    }
+
+    /// Whole seconds, rounded up (for `Retry-After` and shared-data expiry).
+    pub fn as_secs_ceil(self) -> u64 {
+        self.nanos.div_ceil(NS_PER_S)
+    }
+
+    pub fn as_millis(self) -> u64 {
+        self.nanos / NS_PER_MS
+    }
 }
 
 /// Accepts a string, and says what is expected for anything else.
