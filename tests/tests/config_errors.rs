@@ -47,3 +47,29 @@ fn bad_headers_configurations_name_the_field() {
         assert!(line.contains(reason), "{config}: {reason:?} not in {line:?}");
     }
 }
+
+#[test]
+fn bad_auth_configurations_name_the_field() {
+    let api = r#""api_key": {"credentials": [{"key": "k", "client": "c"}], "key_sources": [{"header": "x-api-key"}]}"#;
+    let cases = [
+        (r#"{"basic": {"users": "alice:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\nbob:plain-text"}}"#.to_string(),
+         "basic.users", "line 2 (user \"bob\"): plaintext"),
+        (r#"{"basic": {"users": "dave:RT3LryroMXGFM"}}"#.to_string(), "basic.users", "DES crypt"),
+        (r#"{"basic": {"users": "a:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=", "lockout": {"window": 60}}}"#.to_string(),
+         "basic.lockout.window", "duration"),
+        (r#"{"rules": [{"requires": {"basic": {}}}]}"#.to_string(), "rules[0].requires.basic", "top-level basic"),
+        (format!(r#"{{{api}, "rules": [{{"requires": {{"api_key": {{"allowed_clients": ["nobody"]}}}}}}]}}"#),
+         "rules[0].requires.api_key.allowed_clients[0]", "no credential has client"),
+        (format!(r#"{{{api}, "rules": [{{"requires": {{"api_key": {{}}, "basic": {{}}}}}}]}}"#),
+         "rules[0].requires", "exactly one"),
+        (r#"{"api_key": {"credentials": [{"key_sha256": "abc", "client": "c"}], "key_sources": [{"header": "x"}]}}"#.to_string(),
+         "api_key.credentials[0]", "64 hex digits"),
+        (format!(r#"{{{api}, "identity_header": "host"}}"#), "identity_header", "cannot be modified"),
+        (r#"{"jwt": {}}"#.to_string(), "jwt", "unknown field"),
+    ];
+    for (config, field, reason) in cases {
+        let line = rejected("auth", &config);
+        assert!(line.starts_with(&format!("{field}: ")), "{config}: field {field:?} not first in {line:?}");
+        assert!(line.contains(reason), "{config}: {reason:?} not in {line:?}");
+    }
+}

@@ -38,7 +38,7 @@ fn every_envoy_file_passes_validate_mode() {
 
 /// What the README promises after `cargo xtask up`:
 /// `curl -s localhost:10000/anything -H 'x-user: a'`.
-fn check_shipped_file(name: &str) {
+fn check_shipped_file(name: &str) -> (EchoServer, Envoy) {
     let echo = EchoServer::start("127.0.0.1:0").expect("echo");
     let (text, port, admin) = user_file(name, echo.port());
     let envoy = Envoy::try_start_text(&text, "yaml", port, admin, 2)
@@ -60,17 +60,43 @@ fn check_shipped_file(name: &str) {
         assert_eq!(r.header("x-served-by"), Some("tollgate"));
         assert_eq!(r.header("x-user-seen"), Some("a"));
     }
+    (echo, envoy)
+}
+
+#[test]
+fn headers_yaml_carries_traffic() {
+    let (_echo, envoy) = check_shipped_file("headers.yaml");
     let r = Request::get("/admin/panel").send(envoy.port, Proto::H1);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(r.header("x-user-seen").is_none());
 }
 
-#[test]
-fn headers_yaml_carries_traffic() {
-    check_shipped_file("headers.yaml");
-}
-
+/// The chain: auth sets the identity, ratelimit keys on it, headers reads it.
 #[test]
 fn chain_yaml_carries_traffic() {
-    check_shipped_file("chain.yaml");
+    let (echo, envoy) = check_shipped_file("chain.yaml");
+    for proto in BOTH {
+        echo.clear();
+        let r = Request::get("/api/x").send(envoy.port, proto);
+        assert_eq!(r.status, 401, "{proto:?}");
+        assert_eq!(r.json()["error"], "unauthorized");
+        assert!(echo.received_under("/api").is_empty());
+
+        let r = Request::get("/api/x")
+            .header("x-api-key", "demo-key-1")
+            .header("x-tollgate-identity", "spoofed")
+            .send(envoy.port, proto);
+        assert_eq!(r.status, 200, "{proto:?}: {}", r.text());
+        assert_eq!(r.upstream_header_values("x-tollgate-identity"), ["mobile-app"]);
+        assert!(r.upstream_header_values("x-api-key").is_empty(), "key hidden upstream");
+        assert_eq!(r.header("x-authenticated-as"), Some("mobile-app"));
+        assert_eq!(r.header("x-ratelimit-limit"), Some("60"));
+
+        let r = Request::get("/anything")
+            .header("x-tollgate-identity", "spoofed")
+            .send(envoy.port, proto);
+        assert!(r.upstream_header_values("x-tollgate-identity").is_empty());
+        assert!(r.header("x-authenticated-as").is_none());
+        assert_eq!(r.header("x-ratelimit-limit"), Some("100"));
+    }
 }

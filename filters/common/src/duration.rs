@@ -16,6 +16,12 @@ pub struct Duration {
 }
 
 impl Duration {
+    pub const fn from_secs(secs: u64) -> Duration {
+        Duration {
+            nanos: secs.saturating_mul(NS_PER_S),
+        }
+    }
+
     pub fn as_std(self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.nanos)
     }
@@ -50,8 +56,34 @@ impl TryFrom<DurationText> for Duration {
     }
 }
 
-/// Parses `<digits>[.<digits>]<unit>`, unit one of `ms`, `s`, `m`, `h`.
+/// A duration that may also be zero (`"0s"`), for settings where zero
+/// means "off" (a cache's time to live).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "DurationText")]
+pub struct DurationOrZero(pub Duration);
+
+impl TryFrom<DurationText> for DurationOrZero {
+    type Error = String;
+    fn try_from(raw: DurationText) -> Result<Self, String> {
+        match raw {
+            DurationText::Text(s) => parse_nanos(&s).map(|nanos| DurationOrZero(Duration { nanos })),
+            DurationText::Other(v) => Err(format!("{EXPECTED}, got {v}")),
+        }
+    }
+}
+
+/// Parses `<digits>[.<digits>]<unit>`, unit one of `ms`, `s`, `m`, `h`, into
+/// nanoseconds of at least 1 ms.
 pub fn parse(s: &str) -> Result<u64, String> {
+    let nanos = parse_nanos(s)?;
+    if nanos < NS_PER_MS {
+        return Err(format!("duration {s:?} is shorter than 1ms"));
+    }
+    Ok(nanos)
+}
+
+/// Like [`parse`], zero included.
+fn parse_nanos(s: &str) -> Result<u64, String> {
     let bad = || format!("invalid duration {s:?}: {EXPECTED}");
     let (number, unit) = if let Some(n) = s.strip_suffix("ms") {
         (n, NS_PER_MS)
@@ -85,7 +117,7 @@ pub fn parse(s: &str) -> Result<u64, String> {
             .checked_add(u64::from(b - b'0') * scale)
             .ok_or_else(too_long)?;
     }
-    if nanos < NS_PER_MS {
+    if nanos != 0 && nanos < NS_PER_MS {
         return Err(format!("duration {s:?} is shorter than 1ms"));
     }
     Ok(nanos)
@@ -136,6 +168,16 @@ mod tests {
         }
         assert!(parse("0.5ms").unwrap_err().contains("shorter than 1ms"));
         assert!(parse("99999999999h").unwrap_err().contains("too long"));
+    }
+
+    #[test]
+    fn zero_only_where_allowed() {
+        assert!(serde_json::from_str::<Duration>("\"0s\"").is_err());
+        let z: DurationOrZero = serde_json::from_str("\"0s\"").unwrap();
+        assert_eq!(z.0.nanos, 0);
+        let d: DurationOrZero = serde_json::from_str("\"5m\"").unwrap();
+        assert_eq!(d.0.as_secs_ceil(), 300);
+        assert!(serde_json::from_str::<DurationOrZero>("\"0.5ms\"").is_err());
     }
 
     #[test]

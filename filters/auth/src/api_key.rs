@@ -1,0 +1,262 @@
+//! API keys, as Envoy's api_key_auth: `credentials` (`key`, or `key_sha256`
+//! so that configurations need not hold secrets), `key_sources` (header,
+//! query parameter, cookie; a `Bearer ` prefix in a header is stripped) and
+//! `forwarding` (`header` naming the client upstream, `hide_credentials`).
+//!
+//! Keys are compared as SHA-256 digests in constant time, against every
+//! credential, without stopping at a match.
+
+use crate::edits::Edits;
+use query::{percent_decode, strip_cookie, strip_query_param};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tollgate_common::header::{request_header_name, MutableHeaderName};
+use tollgate_common::request::{Request, RequestSource};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawApiKey")]
+pub struct ApiKeyConfig {
+    credentials: Vec<Credential>,
+    key_sources: Vec<KeySource>,
+    pub forwarding: Forwarding,
+}
+
+#[derive(Debug, Clone)]
+struct Credential {
+    digest: [u8; 32],
+    client: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Header(String),
+    Query(String),
+    Cookie(String),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forwarding {
+    /// Upstream header naming the client (replaces any the client sent).
+    pub header: Option<MutableHeaderName>,
+    /// Remove the key from the request before forwarding it.
+    #[serde(default)]
+    pub hide_credentials: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApiKey {
+    credentials: Vec<RawCredential>,
+    key_sources: Vec<RawKeySource>,
+    #[serde(default)]
+    forwarding: Forwarding,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawCredentialFields")]
+struct RawCredential(Credential);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentialFields {
+    key: Option<String>,
+    key_sha256: Option<String>,
+    client: String,
+}
+
+impl TryFrom<RawCredentialFields> for RawCredential {
+    type Error = String;
+    fn try_from(r: RawCredentialFields) -> Result<Self, String> {
+        if r.client.is_empty() || !tollgate_common::header::safe_value(&r.client) {
+            return Err("client must be non-empty without CR, LF or NUL".into());
+        }
+        let digest = match (r.key, r.key_sha256) {
+            (Some(k), None) if !k.is_empty() => Sha256::digest(k.as_bytes()).into(),
+            (Some(_), None) => return Err("key must not be empty".into()),
+            (None, Some(h)) => parse_hex32(&h).ok_or("key_sha256 must be 64 hex digits")?,
+            _ => return Err("a credential takes exactly one of key, key_sha256".into()),
+        };
+        Ok(RawCredential(Credential {
+            digest,
+            client: r.client,
+        }))
+    }
+}
+
+fn parse_hex32(h: &str) -> Option<[u8; 32]> {
+    let bytes = h.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks(2)) {
+        *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Envoy's KeySource: any of `header`, `query`, `cookie`; when several are
+/// set they are tried in that order.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeySource {
+    header: Option<String>,
+    query: Option<String>,
+    cookie: Option<String>,
+}
+
+impl TryFrom<RawApiKey> for ApiKeyConfig {
+    type Error = String;
+    fn try_from(r: RawApiKey) -> Result<Self, String> {
+        if r.credentials.is_empty() {
+            return Err("credentials must not be empty".into());
+        }
+        let credentials: Vec<Credential> = r.credentials.into_iter().map(|c| c.0).collect();
+        for (i, c) in credentials.iter().enumerate() {
+            if credentials.iter().skip(i + 1).any(|d| d.digest == c.digest) {
+                return Err(format!("credentials[{i}]: the same key is listed twice"));
+            }
+        }
+        let mut key_sources = Vec::new();
+        for (i, s) in r.key_sources.into_iter().enumerate() {
+            let before = key_sources.len();
+            if let Some(h) = s.header {
+                let name =
+                    request_header_name(&h).map_err(|e| format!("key_sources[{i}].header: {e}"))?;
+                key_sources.push(KeySource::Header(name));
+            }
+            for (field, value, make) in [
+                (
+                    "query",
+                    s.query,
+                    KeySource::Query as fn(String) -> KeySource,
+                ),
+                ("cookie", s.cookie, KeySource::Cookie),
+            ] {
+                match value {
+                    Some(v) if v.is_empty() => {
+                        return Err(format!("key_sources[{i}].{field} must not be empty"))
+                    }
+                    Some(v) => key_sources.push(make(v)),
+                    None => {}
+                }
+            }
+            if key_sources.len() == before {
+                return Err(format!(
+                    "key_sources[{i}] needs one of header, query, cookie"
+                ));
+            }
+        }
+        if key_sources.is_empty() {
+            return Err("key_sources must not be empty".into());
+        }
+        Ok(ApiKeyConfig {
+            credentials,
+            key_sources,
+            forwarding: r.forwarding,
+        })
+    }
+}
+
+impl ApiKeyConfig {
+    /// True when `client` names a configured credential's client.
+    pub fn has_client(&self, client: &str) -> bool {
+        self.credentials.iter().any(|c| c.client == client)
+    }
+
+    /// The key the request carries: the first source that has one.
+    pub fn extract<S: RequestSource>(&self, req: &Request<S>) -> Option<String> {
+        self.key_sources
+            .iter()
+            .find_map(|s| source_value(s, req))
+            .filter(|k| !k.is_empty())
+    }
+
+    /// The client whose key this is, comparing digests in constant time with
+    /// every credential.
+    pub fn identify(&self, key: &str) -> Option<&str> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let mut found = None;
+        for c in &self.credentials {
+            let eq = bool::from(c.digest.ct_eq(&digest));
+            if eq && found.is_none() {
+                found = Some(c.client.as_str());
+            }
+        }
+        found
+    }
+
+    /// With `hide_credentials`, the edits that remove the key from every
+    /// source carrying one.
+    pub fn hide<S: RequestSource>(&self, req: &Request<S>, edits: &mut Edits) {
+        if !self.forwarding.hide_credentials {
+            return;
+        }
+        for s in &self.key_sources {
+            match s {
+                KeySource::Header(h) => {
+                    if req.header(h).is_some() {
+                        edits.remove(h);
+                    }
+                }
+                KeySource::Query(q) => {
+                    let path = edits.current(":path", req);
+                    if let Some(p) = path.and_then(|p| strip_query_param(&p, q)) {
+                        edits.set(":path", &p);
+                    }
+                }
+                KeySource::Cookie(c) => {
+                    let cookie = edits.current("cookie", req);
+                    match cookie.and_then(|v| strip_cookie(&v, c)) {
+                        Some(v) if v.is_empty() => edits.remove("cookie"),
+                        Some(v) => edits.set("cookie", &v),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn source_value<S: RequestSource>(source: &KeySource, req: &Request<S>) -> Option<String> {
+    match source {
+        KeySource::Header(h) => {
+            let v = req.header(h)?;
+            let v = v.trim();
+            let v = match v.get(..7) {
+                Some(p) if p.eq_ignore_ascii_case("bearer ") => {
+                    v.get(7..).unwrap_or_default().trim()
+                }
+                _ => v,
+            };
+            Some(v.to_string())
+        }
+        KeySource::Query(q) => {
+            let path = req.header(":path")?;
+            let query = path
+                .split_once('?')?
+                .1
+                .split('#')
+                .next()
+                .unwrap_or_default();
+            query.split('&').find_map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(name) == *q).then(|| percent_decode(value))
+            })
+        }
+        KeySource::Cookie(c) => {
+            let header = req.header("cookie")?;
+            header.split(';').find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name.trim() == c).then(|| value.trim().trim_matches('"').to_string())
+            })
+        }
+    }
+}
+
+mod query;
+
+#[cfg(test)]
+mod tests;

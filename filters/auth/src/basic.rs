@@ -1,0 +1,263 @@
+//! HTTP Basic, as Envoy's basic_auth: htpasswd `users` (inline text, or
+//! Envoy's DataSource form `{"inline_string": ...}`), `realm`,
+//! `forward_username_header`.
+//!
+//! Slow hashes make every guess cost the worker milliseconds, so:
+//! verified credentials are cached in shared data (keyed by a SHA-256 of
+//! user, password and the stored line; bounded; expiring), and after
+//! `lockout.max_failures` failures within `lockout.window` for a user name or
+//! a client address, the filter answers 429 without hashing until the window
+//! ends. A cached success passes even during a lockout (it costs no hashing
+//! and lets a user who already logged in keep working while someone guesses
+//! at their name).
+
+use crate::cache::{digest, FailureCounter, Store, SuccessCache};
+use tollgate_common::duration::{Duration, DurationOrZero};
+use crate::htpasswd::{self, Entry};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+use std::collections::HashMap;
+use tollgate_common::header::MutableHeaderName;
+use tollgate_common::request::{Request, RequestSource};
+use tollgate_common::time::epoch_seconds;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicConfig {
+    users: Users,
+    #[serde(default = "default_realm")]
+    pub realm: Realm,
+    pub forward_username_header: Option<MutableHeaderName>,
+    #[serde(default)]
+    lockout: Lockout,
+    #[serde(default)]
+    cache: CacheConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "serde_json::Value")]
+struct Users(HashMap<String, Entry>);
+
+impl TryFrom<serde_json::Value> for Users {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        let text = match &v {
+            serde_json::Value::String(s) => Some(s.as_str()),
+            serde_json::Value::Object(m) if m.len() == 1 => {
+                m.get("inline_string").and_then(|s| s.as_str())
+            }
+            _ => None,
+        };
+        let text = text.ok_or("users is htpasswd text, or {\"inline_string\": text}")?;
+        htpasswd::parse_users(text).map(Users)
+    }
+}
+
+/// A realm for `WWW-Authenticate: Basic realm="..."`: no quotes, backslashes
+/// or control characters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Realm(pub String);
+
+impl TryFrom<String> for Realm {
+    type Error = &'static str;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+            return Err("realm must not contain quotes, backslashes or control characters");
+        }
+        Ok(Realm(s))
+    }
+}
+
+fn default_realm() -> Realm {
+    Realm("tollgate".to_string())
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Lockout {
+    #[serde(default = "default_max_failures")]
+    max_failures: Positive,
+    #[serde(default = "default_window")]
+    window: Duration,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Lockout {
+            max_failures: default_max_failures(),
+            window: default_window(),
+        }
+    }
+}
+
+fn default_max_failures() -> Positive {
+    Positive(10)
+}
+fn default_window() -> Duration {
+    Duration::from_secs(300)
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheConfig {
+    #[serde(default = "default_ttl")]
+    ttl: DurationOrZero,
+    #[serde(default = "default_max_entries")]
+    max_entries: Positive,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ttl: default_ttl(),
+            max_entries: default_max_entries(),
+        }
+    }
+}
+
+fn default_ttl() -> DurationOrZero {
+    DurationOrZero(Duration::from_secs(300))
+}
+fn default_max_entries() -> Positive {
+    Positive(1024)
+}
+
+/// An integer from 1 to 1,000,000.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "u64")]
+struct Positive(u32);
+
+impl TryFrom<u64> for Positive {
+    type Error = &'static str;
+    fn try_from(n: u64) -> Result<Self, Self::Error> {
+        match u32::try_from(n) {
+            Ok(n) if (1..=1_000_000).contains(&n) => Ok(Positive(n)),
+            _ => Err("must be between 1 and 1000000"),
+        }
+    }
+}
+
+/// What the `authorization` header says about Basic credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    Missing,
+    Malformed(&'static str),
+    Credentials { user: String, password: String },
+}
+
+/// Parses `Authorization: Basic <base64(user:password)>`. Another scheme
+/// counts as missing (it may be another method's credential).
+pub fn presented(header: Option<&str>) -> Presented {
+    let Some(value) = header.map(str::trim) else {
+        return Presented::Missing;
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Presented::Missing;
+    }
+    let Ok(bytes) = STANDARD.decode(rest.trim()) else {
+        return Presented::Malformed("credentials are not base64");
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Presented::Malformed("credentials are not UTF-8");
+    };
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Presented::Credentials {
+            user: user.to_string(),
+            password: password.to_string(),
+        },
+        Some(_) => Presented::Malformed("empty user name"),
+        None => Presented::Malformed("credentials have no ':'"),
+    }
+}
+
+/// The result of checking a request's Basic credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Missing,
+    Malformed(&'static str),
+    Verified { user: String, cached: bool },
+    Rejected,
+    LockedOut { retry_after: u64 },
+}
+
+impl BasicConfig {
+    fn failures(&self) -> FailureCounter {
+        FailureCounter {
+            slots: self.cache.max_entries.0,
+            max_failures: self.lockout.max_failures.0,
+            window_secs: self.lockout.window.as_secs_ceil(),
+        }
+    }
+
+    fn successes(&self) -> SuccessCache {
+        SuccessCache {
+            slots: self.cache.max_entries.0,
+            ttl_secs: self.cache.ttl.0.as_secs_ceil(),
+        }
+    }
+
+    pub fn check<S: RequestSource>(&self, req: &Request<S>, store: &dyn Store) -> Check {
+        let (user, password) = match presented(req.header("authorization").as_deref()) {
+            Presented::Missing => return Check::Missing,
+            Presented::Malformed(why) => return Check::Malformed(why),
+            Presented::Credentials { user, password } => (user, password),
+        };
+        let now = epoch_seconds(req.now());
+        let entry = self.users_map().get(&user);
+        let key = digest(&[
+            user.as_bytes(),
+            password.as_bytes(),
+            entry.map_or(&b""[..], |e| e.line.as_bytes()),
+        ]);
+        let successes = self.successes();
+        if entry.is_some() && successes.hit(store, &key, now) {
+            return Check::Verified { user, cached: true };
+        }
+        let failures = self.failures();
+        let user_subject = digest(&[b"user", user.as_bytes()]);
+        let address = req.client_address().map(|a| client_ip(&a).to_string());
+        let address_subject = address
+            .as_ref()
+            .map(|a| digest(&[b"address", a.as_bytes()]));
+        let locked = [Some(user_subject), address_subject]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| failures.locked_for(store, &s, now))
+            .max();
+        if let Some(retry_after) = locked {
+            return Check::LockedOut { retry_after };
+        }
+        if entry.is_some_and(|e| e.hash.verify(password.as_bytes())) {
+            successes.insert(store, &key, now);
+            return Check::Verified {
+                user,
+                cached: false,
+            };
+        }
+        for s in [Some(user_subject), address_subject].into_iter().flatten() {
+            failures.record(store, &s, now);
+        }
+        Check::Rejected
+    }
+
+    fn users_map(&self) -> &HashMap<String, Entry> {
+        &self.users.0
+    }
+}
+
+/// The IP of Envoy's `source.address` (`1.2.3.4:5`, `[::1]:5`).
+pub fn client_ip(address: &str) -> &str {
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match address.rsplit_once(':') {
+        Some((ip, port)) if !ip.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => ip,
+        _ => address,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+use super::*;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Shared data over a map, with CAS tokens like Envoy's.
+#[derive(Default)]
+pub struct MapStore {
+    pub map: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    /// Makes the next N CAS writes fail, as if another worker wrote first.
+    pub conflicts: RefCell<u32>,
+}
+
+impl Store for MapStore {
+    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        match self.map.borrow().get(key) {
+            Some((v, cas)) => (Some(v.clone()), Some(*cas)),
+            None => (None, None),
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        let mut conflicts = self.conflicts.borrow_mut();
+        if cas.is_some() && *conflicts > 0 {
+            *conflicts -= 1;
+            return false;
+        }
+        let mut map = self.map.borrow_mut();
+        let current = map.get(key).map(|(_, c)| *c);
+        if cas.is_some() && cas != current {
+            return false;
+        }
+        map.insert(key.to_string(), (value.to_vec(), current.unwrap_or(0) + 1));
+        true
+    }
+}
+
+#[test]
+fn digest_separates_parts() {
+    assert_ne!(digest(&[b"ab", b"c"]), digest(&[b"a", b"bc"]));
+    assert_eq!(digest(&[b"a"]), digest(&[b"a"]));
+}
+
+#[test]
+fn success_cache_expires_and_is_bounded() {
+    let store = MapStore::default();
+    let cache = SuccessCache {
+        slots: 4,
+        ttl_secs: 10,
+    };
+    let k = digest(&[b"alice", b"pw"]);
+    assert!(!cache.hit(&store, &k, 100));
+    cache.insert(&store, &k, 100);
+    assert!(cache.hit(&store, &k, 109));
+    assert!(!cache.hit(&store, &k, 110));
+    assert!(!cache.hit(&store, &digest(&[b"alice", b"other"]), 105));
+    for i in 0..100u32 {
+        cache.insert(&store, &digest(&[&i.to_be_bytes()]), 100);
+    }
+    assert!(store.map.borrow().len() <= 4);
+    let off = SuccessCache {
+        slots: 4,
+        ttl_secs: 0,
+    };
+    off.insert(&store, &k, 100);
+    assert!(!off.hit(&store, &k, 100));
+}
+
+#[test]
+fn failure_counter_locks_for_the_window() {
+    let store = MapStore::default();
+    let f = FailureCounter {
+        slots: 16,
+        max_failures: 3,
+        window_secs: 60,
+    };
+    let s = digest(&[b"u", b"bob"]);
+    assert_eq!(f.locked_for(&store, &s, 1000), None);
+    assert_eq!(f.record(&store, &s, 1000), 1);
+    assert_eq!(f.record(&store, &s, 1010), 2);
+    assert_eq!(f.locked_for(&store, &s, 1010), None);
+    *store.conflicts.borrow_mut() = 3; // lost races are retried
+    assert_eq!(f.record(&store, &s, 1020), 3);
+    assert_eq!(f.locked_for(&store, &s, 1020), Some(40));
+    assert_eq!(f.locked_for(&store, &s, 1059), Some(1));
+    assert_eq!(f.locked_for(&store, &s, 1060), None);
+    // A new window starts from one.
+    assert_eq!(f.record(&store, &s, 1060), 1);
+    // Another subject does not share the count.
+    assert_eq!(f.locked_for(&store, &digest(&[b"u", b"eve"]), 1061), None);
+}
+
+#[test]
+fn garbage_values_are_ignored() {
+    let store = MapStore::default();
+    let f = FailureCounter {
+        slots: 1,
+        max_failures: 1,
+        window_secs: 60,
+    };
+    let s = digest(&[b"x"]);
+    store.set("tollgate.auth.fail.0", b"\xff junk", None);
+    assert_eq!(f.locked_for(&store, &s, 5), None);
+    assert_eq!(f.record(&store, &s, 5), 1);
+    assert_eq!(f.locked_for(&store, &s, 5), Some(60));
+}

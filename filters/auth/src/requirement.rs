@@ -1,0 +1,295 @@
+//! The requirement tree, with jwt_authn's semantics, and its evaluation.
+//!
+//! A requirement is a JSON object with exactly one key:
+//! `{"api_key": {"allowed_clients": [...]}}`, `{"basic": {}}`,
+//! `{"requires_any": [...]}`, `{"requires_all": [...]}`,
+//! `{"allow_missing": {}}`, `{"allow_missing_or_failed": {}}`.
+//! New methods (JWT providers, external authorization) are new leaves: a
+//! leaf yields an [`Outcome`] and the combinators do not care which method
+//! produced it.
+
+use crate::api_key::ApiKeyConfig;
+use crate::basic::{BasicConfig, Check};
+use crate::cache::Store;
+use serde::Deserialize;
+use std::cell::OnceCell;
+use tollgate_common::request::{Request, RequestSource};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawRequirement")]
+pub enum Requirement {
+    /// A known API key; with `allowed_clients`, one of those clients.
+    ApiKey {
+        allowed_clients: Option<Vec<String>>,
+    },
+    /// Valid HTTP Basic credentials.
+    Basic,
+    /// The first child that succeeds; when none does, the first failure
+    /// (a bad credential outranks a missing one).
+    Any(Vec<Requirement>),
+    /// Every child; stops at the first that does not succeed.
+    All(Vec<Requirement>),
+    /// Passes when the request carries no credential for any configured
+    /// method; a credential that is present must be valid.
+    AllowMissing,
+    /// Always passes; the identity is set only when a credential is valid.
+    AllowMissingOrFailed,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequirement {
+    api_key: Option<ApiKeyRequirement>,
+    basic: Option<Empty>,
+    requires_any: Option<Vec<Requirement>>,
+    requires_all: Option<Vec<Requirement>>,
+    allow_missing: Option<Empty>,
+    allow_missing_or_failed: Option<Empty>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyRequirement {
+    allowed_clients: Option<Vec<String>>,
+}
+
+impl TryFrom<RawRequirement> for Requirement {
+    type Error = String;
+    fn try_from(r: RawRequirement) -> Result<Self, String> {
+        let mut found = Vec::new();
+        if let Some(a) = r.api_key {
+            found.push(Requirement::ApiKey {
+                allowed_clients: a.allowed_clients,
+            });
+        }
+        if r.basic.is_some() {
+            found.push(Requirement::Basic);
+        }
+        for (list, make) in [
+            (
+                r.requires_any,
+                Requirement::Any as fn(Vec<Requirement>) -> Requirement,
+            ),
+            (r.requires_all, Requirement::All),
+        ] {
+            match list {
+                Some(l) if l.is_empty() => {
+                    return Err("requires_any / requires_all must not be empty".into())
+                }
+                Some(l) => found.push(make(l)),
+                None => {}
+            }
+        }
+        if r.allow_missing.is_some() {
+            found.push(Requirement::AllowMissing);
+        }
+        if r.allow_missing_or_failed.is_some() {
+            found.push(Requirement::AllowMissingOrFailed);
+        }
+        let mut it = found.into_iter();
+        match (it.next(), it.next()) {
+            (Some(req), None) => Ok(req),
+            _ => Err(
+                "a requirement has exactly one of api_key, basic, requires_any, \
+                      requires_all, allow_missing, allow_missing_or_failed"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// No credential (401).
+    Missing,
+    /// A bad credential (401).
+    Invalid,
+    /// Authenticated, not allowed here (403).
+    Forbidden,
+    /// Too many failures; seconds until the next try (429).
+    LockedOut(u64),
+    /// The request cannot be judged (400).
+    BadRequest,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grant {
+    pub identity: Option<String>,
+    /// Upstream headers naming who was authenticated (forwarding headers).
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Granted(Grant),
+    Missing,
+    Denied(Reason, String),
+}
+
+/// The configured methods a requirement can use.
+#[derive(Clone, Copy)]
+pub struct Methods<'a> {
+    pub api_key: Option<&'a ApiKeyConfig>,
+    pub basic: Option<&'a BasicConfig>,
+}
+
+/// Evaluates requirements for one request. Each method checks the request
+/// at most once, however often the tree names it.
+pub struct Evaluator<'a, S> {
+    methods: Methods<'a>,
+    req: &'a Request<S>,
+    store: &'a dyn Store,
+    api_key: OnceCell<Option<Result<String, ()>>>,
+    basic: OnceCell<Check>,
+}
+
+impl<'a, S: RequestSource> Evaluator<'a, S> {
+    pub fn new(methods: Methods<'a>, req: &'a Request<S>, store: &'a dyn Store) -> Self {
+        Evaluator {
+            methods,
+            req,
+            store,
+            api_key: OnceCell::new(),
+            basic: OnceCell::new(),
+        }
+    }
+
+    /// The Basic check, if one ran (for the cache counters).
+    pub fn basic_check(&self) -> Option<&Check> {
+        self.basic.get()
+    }
+
+    pub fn eval(&self, r: &Requirement) -> Outcome {
+        match r {
+            Requirement::ApiKey { allowed_clients } => self.api_key(allowed_clients.as_deref()),
+            Requirement::Basic => self.basic(),
+            Requirement::Any(children) => {
+                let mut failure = None;
+                for c in children {
+                    match self.eval(c) {
+                        Outcome::Granted(g) => return Outcome::Granted(g),
+                        Outcome::Missing => {}
+                        denied => {
+                            failure.get_or_insert(denied);
+                        }
+                    }
+                }
+                failure.unwrap_or(Outcome::Missing)
+            }
+            Requirement::All(children) => {
+                let mut grant = Grant::default();
+                for c in children {
+                    match self.eval(c) {
+                        Outcome::Granted(g) => {
+                            grant.identity = grant.identity.or(g.identity);
+                            grant.headers.extend(g.headers);
+                        }
+                        other => return other,
+                    }
+                }
+                Outcome::Granted(grant)
+            }
+            Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
+                let outcomes = self.every_method();
+                let granted = outcomes
+                    .iter()
+                    .find(|o| matches!(o, Outcome::Granted(_)))
+                    .cloned();
+                let denied = outcomes
+                    .into_iter()
+                    .find(|o| matches!(o, Outcome::Denied(..)));
+                match (r, denied, granted) {
+                    (Requirement::AllowMissing, Some(d), _) => d,
+                    (_, _, Some(g)) => g,
+                    _ => Outcome::Granted(Grant::default()),
+                }
+            }
+        }
+    }
+
+    /// Every configured method, unrestricted.
+    fn every_method(&self) -> Vec<Outcome> {
+        let mut out = Vec::new();
+        if self.methods.api_key.is_some() {
+            out.push(self.api_key(None));
+        }
+        if self.methods.basic.is_some() {
+            out.push(self.basic());
+        }
+        out
+    }
+
+    fn api_key(&self, allowed: Option<&[String]>) -> Outcome {
+        let Some(config) = self.methods.api_key else {
+            return Outcome::Denied(Reason::Invalid, "API keys are not configured".into());
+        };
+        let result = self.api_key.get_or_init(|| {
+            let key = config.extract(self.req)?;
+            Some(config.identify(&key).map(str::to_string).ok_or(()))
+        });
+        match result {
+            None => Outcome::Missing,
+            Some(Err(())) => Outcome::Denied(Reason::Invalid, "unknown API key".into()),
+            Some(Ok(client)) => {
+                if allowed.is_some_and(|a| !a.iter().any(|c| c == client)) {
+                    return Outcome::Denied(
+                        Reason::Forbidden,
+                        format!("client {client:?} is not allowed here"),
+                    );
+                }
+                let headers = config
+                    .forwarding
+                    .header
+                    .iter()
+                    .map(|h| (h.as_str().to_string(), client.clone()))
+                    .collect();
+                Outcome::Granted(Grant {
+                    identity: Some(client.clone()),
+                    headers,
+                })
+            }
+        }
+    }
+
+    fn basic(&self) -> Outcome {
+        let Some(config) = self.methods.basic else {
+            return Outcome::Denied(Reason::Invalid, "HTTP Basic is not configured".into());
+        };
+        match self
+            .basic
+            .get_or_init(|| config.check(self.req, self.store))
+        {
+            Check::Missing => Outcome::Missing,
+            Check::Malformed(why) => Outcome::Denied(
+                Reason::Invalid,
+                format!("malformed Basic credentials: {why}"),
+            ),
+            Check::Rejected => {
+                Outcome::Denied(Reason::Invalid, "wrong user name or password".into())
+            }
+            Check::LockedOut { retry_after } => Outcome::Denied(
+                Reason::LockedOut(*retry_after),
+                "too many failed attempts; try again later".into(),
+            ),
+            Check::Verified { user, .. } => {
+                let headers = config
+                    .forward_username_header
+                    .iter()
+                    .map(|h| (h.as_str().to_string(), user.clone()))
+                    .collect();
+                Outcome::Granted(Grant {
+                    identity: Some(user.clone()),
+                    headers,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
