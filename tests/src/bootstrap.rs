@@ -12,6 +12,7 @@ pub struct Bootstrap {
     pub concurrency: u32,
     filters: Vec<Value>,
     direct: Vec<(String, u16, String)>,
+    clusters: Vec<Value>,
 }
 
 impl Bootstrap {
@@ -23,6 +24,7 @@ impl Bootstrap {
             concurrency: 1,
             filters: vec![],
             direct: vec![],
+            clusters: vec![],
         }
     }
 
@@ -48,6 +50,12 @@ impl Bootstrap {
     /// (`direct_response`) instead of reaching the upstream.
     pub fn direct_response(mut self, prefix: &str, status: u16, body: &str) -> Bootstrap {
         self.direct.push((prefix.into(), status, body.into()));
+        self
+    }
+
+    /// Add a cluster besides `upstream`, e.g. [`crate::rls::RateLimitService::cluster`].
+    pub fn cluster(mut self, cluster: Value) -> Bootstrap {
+        self.clusters.push(cluster);
         self
     }
 
@@ -88,7 +96,9 @@ impl Bootstrap {
                         }
                     }]}]
                 }],
-                "clusters": [cluster("upstream", self.upstream_port)]
+                "clusters": std::iter::once(cluster("upstream", self.upstream_port))
+                    .chain(self.clusters.iter().cloned())
+                    .collect::<Vec<Value>>()
             }
         })
     }
@@ -139,6 +149,8 @@ pub fn wasm_filter(module: &str, config: &str) -> Value {
 pub const FILE_LISTENER_PORT: u16 = 10000;
 pub const FILE_ADMIN_PORT: u16 = 9901;
 pub const FILE_UPSTREAM_PORT: u16 = 18080;
+/// The rate-limit service's port in `envoy/ratelimit-global.yaml`.
+pub const FILE_RLS_PORT: u16 = 8081;
 
 /// A user-facing file from `envoy/`, with its fixed ports replaced by free ones
 /// (upstream: `upstream_port`) and `dist/` made absolute. Returns the text and
@@ -168,4 +180,39 @@ pub fn grpc_cluster(name: &str, port: u16) -> Value {
         }
     });
     cluster
+}
+
+/// [`user_file`] that also points the rate-limit service's cluster
+/// (`port_value: 8081`) at `rls_port`.
+pub fn user_file_with_rls(name: &str, upstream_port: u16, rls_port: u16) -> (String, u16, u16) {
+    let (text, listener, admin) = user_file(name, upstream_port);
+    let text = text.replace(
+        &format!("port_value: {FILE_RLS_PORT}"),
+        &format!("port_value: {rls_port}"),
+    );
+    (text, listener, admin)
+}
+
+/// The wasm HTTP filter as Istio writes it for a WasmPlugin: any module file
+/// (`path`), the plugin's `pluginName` as `root_id`, no `vm_id`, and the
+/// `pluginConfig` as JSON text. Filters must not depend on the root id.
+pub fn wasm_filter_at(path: &std::path::Path, root_id: &str, config: &str) -> Value {
+    json!({
+        "name": root_id,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": {
+                "name": root_id,
+                "root_id": root_id,
+                "vm_config": {
+                    "runtime": "envoy.wasm.runtime.v8",
+                    "code": {"local": {"filename": path.display().to_string()}}
+                },
+                "configuration": {
+                    "@type": "type.googleapis.com/google.protobuf.StringValue",
+                    "value": config
+                }
+            }
+        }
+    })
 }

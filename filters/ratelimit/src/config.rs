@@ -19,11 +19,16 @@
 //!
 //! Unknown fields are errors; at least one of `token_bucket` and
 //! `descriptors` must be given.
+//!
+//! Global mode (`rate_limit_service`, see [`crate::service`]): descriptors
+//! without a `token_bucket` are sent to the rate-limit service; those with
+//! one stay local limits, checked first.
 
 use crate::bucket::Limits;
-use tollgate_common::duration::Duration;
 use crate::percent::Fraction;
+use crate::service::{RawService, Service};
 use serde::Deserialize;
+use tollgate_common::duration::Duration;
 use tollgate_common::header::HeaderName;
 use tollgate_common::matcher::RequestMatch;
 use tollgate_common::ConfigError;
@@ -43,6 +48,8 @@ pub struct Config {
     pub filter_enabled: Fraction,
     pub filter_enforced: Fraction,
     pub response_headers: HeaderMode,
+    /// Global mode: the rate-limit service asked for every request.
+    pub rate_limit_service: Option<Service>,
 }
 
 /// A limit for the requests its `match` selects, one bucket per distinct
@@ -53,7 +60,8 @@ pub struct Descriptor {
     pub name: String,
     pub matcher: RequestMatch,
     pub key: Vec<KeyEntry>,
-    pub limits: Limits,
+    /// The local bucket; `None` only in global mode (the service decides).
+    pub limits: Option<Limits>,
 }
 
 /// Where one part of a descriptor's key comes from. Names follow Envoy's
@@ -169,7 +177,8 @@ struct RawDescriptor {
     matcher: RequestMatch,
     #[serde(default)]
     key: Vec<KeyEntry>,
-    token_bucket: TokenBucket,
+    #[serde(default)]
+    token_bucket: Option<TokenBucket>,
 }
 
 #[derive(Deserialize)]
@@ -189,6 +198,8 @@ struct RawConfig {
     filter_enforced: Option<Fraction>,
     #[serde(default)]
     response_headers: HeaderMode,
+    #[serde(default)]
+    rate_limit_service: Option<RawService>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +220,27 @@ impl TryFrom<u32> for MaxKeys {
 /// Parses the plugin configuration.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let raw: RawConfig = tollgate_common::config::parse(bytes)?;
+    let global = raw.rate_limit_service.is_some();
+    for (i, d) in raw.descriptors.iter().enumerate() {
+        if d.token_bucket.is_none() && !global {
+            return Err(ConfigError::new(
+                format!("descriptors[{i}]"),
+                "missing field `token_bucket` (required without rate_limit_service)",
+            ));
+        }
+        if d.token_bucket.is_none() && d.key.is_empty() {
+            return Err(ConfigError::new(
+                format!("descriptors[{i}].key"),
+                "must not be empty without a token_bucket (the rate-limit service gets no empty descriptor)",
+            ));
+        }
+    }
+    if global && raw.descriptors.iter().all(|d| d.token_bucket.is_some()) {
+        return Err(ConfigError::new(
+            "descriptors",
+            "rate_limit_service needs a descriptor without token_bucket (those are sent to the service)",
+        ));
+    }
     if raw.token_bucket.is_none() && raw.descriptors.is_empty() {
         return Err(ConfigError::new(
             "token_bucket",
@@ -230,7 +262,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
                 name: d.name.map_or_else(|| format!("descriptor_{i}"), |n| n.0),
                 matcher: d.matcher,
                 key: d.key,
-                limits: d.token_bucket.0,
+                limits: d.token_bucket.map(|t| t.0),
             })
             .collect(),
         identity_header,
@@ -238,6 +270,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         filter_enabled: raw.filter_enabled.unwrap_or_default(),
         filter_enforced: raw.filter_enforced.unwrap_or_default(),
         response_headers: raw.response_headers,
+        rate_limit_service: raw.rate_limit_service.map(Service::from),
     })
 }
 

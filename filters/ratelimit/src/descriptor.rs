@@ -31,6 +31,7 @@ pub struct Selected<'a> {
 
 pub fn select<'a, S: RequestSource>(config: &'a Config, req: &Request<S>) -> Option<Selected<'a>> {
     for (i, d) in config.descriptors.iter().enumerate() {
+        let Some(limits) = d.limits else { continue };
         if !d.matcher.matches(req) {
             continue;
         }
@@ -46,7 +47,7 @@ pub fn select<'a, S: RequestSource>(config: &'a Config, req: &Request<S>) -> Opt
             descriptor: Some(i),
             name: &d.name,
             key: bucket_key(&entries),
-            limits: d.limits,
+            limits,
             entries,
         });
     }
@@ -57,6 +58,28 @@ pub fn select<'a, S: RequestSource>(config: &'a Config, req: &Request<S>) -> Opt
         limits,
         entries: vec![],
     })
+}
+
+/// Global mode: the descriptors for the rate-limit service, in
+/// configuration order: every descriptor without a `token_bucket` (those
+/// with one are local limits) whose `match` holds and whose key values are
+/// all present. The service sees them by position (`descriptors[0]`, ...),
+/// so a descriptor that does not apply shifts the ones after it.
+pub fn service_descriptors<'a, S: RequestSource>(
+    config: &'a Config,
+    req: &Request<S>,
+) -> Vec<Vec<(&'a str, String)>> {
+    config
+        .descriptors
+        .iter()
+        .filter(|d| d.limits.is_none() && !d.key.is_empty() && d.matcher.matches(req))
+        .filter_map(|d| {
+            d.key
+                .iter()
+                .map(|e| entry(e, config, req))
+                .collect::<Option<Vec<_>>>()
+        })
+        .collect()
 }
 
 /// One key entry's (descriptor key, value), `None` when the request lacks it.

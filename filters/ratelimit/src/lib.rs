@@ -5,25 +5,31 @@
 //! (`table::acquire`, CAS over `get_shared_data` / `set_shared_data`) and
 //! answers 429 or lets the request through with the rate-limit headers. All
 //! decisions live in the plain modules, tested natively.
+//!
+//! Global mode (`rate_limit_service`): the HTTP context (`filter.rs`) also
+//! sends the request's descriptors to Envoy's rate-limit service over
+//! `dispatch_grpc_call`, pauses the request and decides in
+//! `on_grpc_call_response` (`global::verdict`).
 
 pub mod bucket;
 pub mod config;
 pub mod descriptor;
+mod filter;
+pub mod global;
 pub mod headers;
 pub mod percent;
+pub mod rls;
+pub mod service;
 pub mod table;
 
 use config::Config;
+use filter::Filter;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{ContextType, LogLevel};
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 use table::{Store, Table};
-use tollgate_common::header::HeaderTarget;
-use tollgate_common::host::{self, Counter, HostHeaders, HostRequest};
-use tollgate_common::reply::LocalReply;
-use tollgate_common::Request;
+use tollgate_common::host::{self, Counter};
 
 /// CAS attempts per request before giving up (and denying: a lost race is
 /// never an allow).
@@ -43,6 +49,11 @@ struct Stats {
     cas_retries: Counter,
     cas_exhausted: Counter,
     keys_evicted: Counter,
+    service_ok: Counter,
+    service_over_limit: Counter,
+    service_errors: Counter,
+    failure_mode_allowed: Counter,
+    failure_mode_denied: Counter,
 }
 
 impl Stats {
@@ -55,6 +66,11 @@ impl Stats {
             cas_retries: c("cas_retries"),
             cas_exhausted: c("cas_exhausted"),
             keys_evicted: c("keys_evicted"),
+            service_ok: c("service_ok"),
+            service_over_limit: c("service_over_limit"),
+            service_errors: c("service_errors"),
+            failure_mode_allowed: c("failure_mode_allowed"),
+            failure_mode_denied: c("failure_mode_denied"),
         }
     }
 }
@@ -127,7 +143,11 @@ impl RootContext for Root {
             .enumerate()
             .map(|(i, d)| Table {
                 prefix: format!("{ns}/d{i}"),
-                slots: if d.key.is_empty() { 1 } else { config.max_keys },
+                slots: match (&d.limits, d.key.is_empty()) {
+                    (None, _) => 0, // global only: no local bucket
+                    (Some(_), true) => 1,
+                    (Some(_), false) => config.max_keys,
+                },
             })
             .collect();
         tables.push(Table {
@@ -147,111 +167,10 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter {
-            plugin: self.plugin.clone(),
-            stats: self.stats,
-            response: Vec::new(),
-        }))
+        Some(Box::new(Filter::new(self.plugin.clone(), self.stats)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
-    }
-}
-
-struct Filter {
-    plugin: Option<Rc<Plugin>>,
-    stats: Stats,
-    /// Rate-limit headers for the upstream's response; empty after a local
-    /// 429 (which carries them itself), so no response gets them twice.
-    response: Vec<(&'static str, String)>,
-}
-
-impl Context for Filter {}
-
-/// A uniform random u32 from the host (0 if it gives none).
-fn draw() -> u32 {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    u32::from_le_bytes(b)
-}
-
-fn now_ns() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-impl HttpContext for Filter {
-    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let Some(plugin) = self.plugin.clone() else {
-            return Action::Continue;
-        };
-        let config = &plugin.config;
-        let req = Request::new(HostRequest);
-        let Some(sel) = descriptor::select(config, &req) else {
-            return Action::Continue;
-        };
-        if !config.filter_enabled.admits(draw) {
-            return Action::Continue;
-        }
-        let Some(table) = plugin.table(sel.descriptor) else {
-            return Action::Continue;
-        };
-        let out = table::acquire(
-            &mut HostStore,
-            table,
-            &sel.key,
-            &sel.limits,
-            now_ns(),
-            MAX_TRIES,
-        );
-        self.stats.cas_retries.add(out.cas_retries.into());
-        if out.evicted {
-            self.stats.keys_evicted.inc();
-        }
-        let Some(decision) = out.decision else {
-            self.stats.cas_exhausted.inc();
-            log::warn!("tollgate.ratelimit: {MAX_TRIES} compare-and-swap attempts lost; denying");
-            if !config.filter_enforced.admits(draw) {
-                self.stats.shadow_limited.inc();
-                return Action::Continue;
-            }
-            host::send_reply(&LocalReply::too_many_requests(
-                "rate limit state is contended; retry",
-                1,
-            ));
-            return Action::Pause;
-        };
-        let values = headers::values(config.response_headers, sel.name, &sel.limits, &decision);
-        if decision.allowed {
-            self.stats.allowed.inc();
-        } else if config.filter_enforced.admits(draw) {
-            self.stats.limited.inc();
-            let reply = values.into_iter().fold(
-                LocalReply::too_many_requests(
-                    "rate limit exceeded",
-                    headers::retry_after(&decision),
-                ),
-                |r, (n, v)| r.with_header(n, v),
-            );
-            host::send_reply(&reply);
-            return Action::Pause;
-        } else {
-            self.stats.shadow_limited.inc();
-        }
-        self.response = values;
-        Action::Continue
-    }
-
-    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        if !self.response.is_empty() {
-            let mut h = HostHeaders::response();
-            for (name, value) in std::mem::take(&mut self.response) {
-                h.set(name, &value);
-            }
-        }
-        Action::Continue
     }
 }

@@ -45,11 +45,11 @@ fn minimal_and_full() {
     assert_eq!(d.name, "by-key");
     assert_eq!(
         d.limits,
-        Limits {
+        Some(Limits {
             max_tokens: 3,
             tokens_per_fill: 2,
             fill_interval_ns: 500_000_000
-        }
+        })
     );
     assert_eq!(c.identity_header.as_str(), "x-user");
     assert_eq!(c.max_keys, 10);
@@ -182,6 +182,134 @@ fn errors_name_the_field() {
     ];
     for (json, field, reason) in cases {
         let e = err(json);
+        assert_eq!(e.field, field, "{json}: {e}");
+        assert!(e.reason.contains(reason), "{json}: {e}");
+    }
+}
+
+const RLS: &str = r#""grpc_service": {"envoy_grpc": {"cluster_name": "ratelimit"}}, "domain": "d""#;
+const GLOBAL_DESC: &str =
+    r#""descriptors": [{"key": [{"request_headers": {"header_name": "x-api-key"}}]}]"#;
+
+#[test]
+fn global_mode_defaults_and_full() {
+    let c =
+        parse(format!(r#"{{"rate_limit_service": {{{RLS}}}, {GLOBAL_DESC}}}"#).as_bytes()).unwrap();
+    let s = c.rate_limit_service.unwrap();
+    assert_eq!(
+        (s.cluster_name.as_str(), s.domain.as_str()),
+        ("ratelimit", "d")
+    );
+    assert_eq!(s.timeout, std::time::Duration::from_millis(20));
+    assert_eq!(
+        (s.failure_mode_deny, s.status_on_error, s.hits_addend),
+        (false, 503, 1)
+    );
+    assert_eq!(c.descriptors[0].limits, None);
+    let c = parse(
+        format!(
+            r#"{{"rate_limit_service": {{{RLS}, "transport_api_version": "V3", "timeout": "0.25s",
+                 "failure_mode_deny": true, "status_on_error": {{"code": "InternalServerError"}}, "hits_addend": 3}},
+               {GLOBAL_DESC}}}"#
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let s = c.rate_limit_service.unwrap();
+    assert_eq!(s.timeout, std::time::Duration::from_millis(250));
+    assert_eq!(
+        (s.failure_mode_deny, s.status_on_error, s.hits_addend),
+        (true, 500, 3)
+    );
+}
+
+#[test]
+fn global_mode_errors_name_the_field() {
+    let svc = |extra: &str| format!(r#"{{"rate_limit_service": {{{RLS}{extra}}}, {GLOBAL_DESC}}}"#);
+    let cases = [
+        (
+            svc(r#", "timeout": "2m""#),
+            "rate_limit_service.timeout",
+            "at most 60000ms",
+        ),
+        (
+            svc(r#", "timeout": 20"#),
+            "rate_limit_service.timeout",
+            "duration string",
+        ),
+        (
+            svc(r#", "status_on_error": {"code": 200}"#),
+            "rate_limit_service.status_on_error.code",
+            "4xx or 5xx",
+        ),
+        (
+            svc(r#", "status_on_error": {"code": "Teapot"}"#),
+            "rate_limit_service.status_on_error.code",
+            "4xx or 5xx",
+        ),
+        (
+            svc(r#", "hits_addend": 0"#),
+            "rate_limit_service.hits_addend",
+            "at least 1",
+        ),
+        (
+            svc(r#", "transport_api_version": "V2""#),
+            "rate_limit_service.transport_api_version",
+            "unknown variant",
+        ),
+        (
+            svc(r#", "stage": 0"#),
+            "rate_limit_service.stage",
+            "unknown field",
+        ),
+        (
+            format!(
+                r#"{{"rate_limit_service": {{"grpc_service": {{"envoy_grpc": {{"cluster_name": ""}}}}, "domain": "d"}}, {GLOBAL_DESC}}}"#
+            ),
+            "rate_limit_service.grpc_service.envoy_grpc.cluster_name",
+            "must not be empty",
+        ),
+        (
+            format!(
+                r#"{{"rate_limit_service": {{"grpc_service": {{"envoy_grpc": {{"cluster_name": "\n\u0000"}}}}, "domain": "d"}}, {GLOBAL_DESC}}}"#
+            ),
+            "rate_limit_service.grpc_service.envoy_grpc.cluster_name",
+            "serialized GrpcService",
+        ),
+        (
+            format!(
+                r#"{{"rate_limit_service": {{"grpc_service": {{"google_grpc": {{}}}}, "domain": "d"}}, {GLOBAL_DESC}}}"#
+            ),
+            "rate_limit_service.grpc_service.google_grpc",
+            "unknown field",
+        ),
+        (
+            format!(
+                r#"{{"rate_limit_service": {{"grpc_service": {{"envoy_grpc": {{"cluster_name": "r"}}}}, "domain": ""}}, {GLOBAL_DESC}}}"#
+            ),
+            "rate_limit_service.domain",
+            "must not be empty",
+        ),
+        (
+            format!(r#"{{"rate_limit_service": {{{RLS}}}, "descriptors": [{{"key": []}}]}}"#),
+            "descriptors[0].key",
+            "must not be empty",
+        ),
+        (
+            format!(
+                r#"{{"rate_limit_service": {{{RLS}}}, "token_bucket": {{"max_tokens": 1, "fill_interval": "1s"}}}}"#
+            ),
+            "descriptors",
+            "descriptor without token_bucket",
+        ),
+        (
+            GLOBAL_DESC.replace("\"descriptors\"", "{\"descriptors\"") + "}",
+            "descriptors[0]",
+            "missing field `token_bucket`",
+        ),
+    ];
+    for (json, field, reason) in cases {
+        let e = err(&json);
         assert_eq!(e.field, field, "{json}: {e}");
         assert!(e.reason.contains(reason), "{json}: {e}");
     }

@@ -133,3 +133,34 @@ fn path_prefixes_and_ports() {
         assert_eq!(without_port(addr), want);
     }
 }
+
+#[test]
+fn service_descriptors_are_the_global_ones_that_apply() {
+    let c = config(&format!(
+        r#"{{"rate_limit_service": {{"grpc_service": {{"envoy_grpc": {{"cluster_name": "r"}}}}, "domain": "d"}},
+            "descriptors": [
+            {{"key": [{{"remote_address": {{}}}}], "token_bucket": {TB}}},
+            {{"match": {{"methods": ["POST"]}}, "key": [{{"method": {{}}}}]}},
+            {{"key": [{{"request_headers": {{"header_name": "x-api-key", "descriptor_key": "api"}}}}, {{"generic_key": {{"descriptor_value": "v"}}}}]}}
+        ]}}"#
+    ));
+    let req = FakeSource::new(&[(":method", "GET"), (":path", "/"), ("x-api-key", "k")])
+        .client(Some("10.0.0.1:5"))
+        .request();
+    assert_eq!(
+        service_descriptors(&c, &req),
+        vec![vec![
+            ("api", "k".to_string()),
+            ("generic_key", "v".to_string())
+        ]]
+    );
+    // The local one is still what select() picks.
+    assert_eq!(select(&c, &req).map(|s| s.descriptor), Some(Some(0)));
+    let req = request(&[(":method", "POST"), (":path", "/")]);
+    assert_eq!(
+        service_descriptors(&c, &req),
+        vec![vec![("method", "POST".to_string())]]
+    );
+    let req = request(&[(":method", "GET"), (":path", "/")]);
+    assert!(service_descriptors(&c, &req).is_empty());
+}

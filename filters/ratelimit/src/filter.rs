@@ -1,0 +1,272 @@
+//! The HTTP context: the local bucket first (when the request has one),
+//! then, in global mode, one `ShouldRateLimit` call with every matching
+//! descriptor while the request waits (`Action::Pause`), decided in
+//! `on_grpc_call_response`. Envoy ends the call at `timeout` (the callback
+//! then carries a gRPC error), so a request never waits longer.
+
+use crate::descriptor::{self, Selected};
+use crate::global::{self, Verdict};
+use crate::{headers, rls, table, HostStore, Plugin, Stats, MAX_TRIES};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType};
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+use tollgate_common::header::HeaderTarget;
+use tollgate_common::host::{self, HostHeaders, HostRequest};
+use tollgate_common::reply::LocalReply;
+use tollgate_common::Request;
+
+pub(crate) struct Filter {
+    plugin: Option<Rc<Plugin>>,
+    stats: Stats,
+    /// Headers for the upstream's response; emptied when the filter answers
+    /// itself (the local reply carries its own), so no response gets them
+    /// twice.
+    response: Vec<(String, String)>,
+    /// The outstanding rate-limit service call.
+    pending: Option<u32>,
+}
+
+/// What the local bucket decided.
+enum Local {
+    /// No local limit applies, or it let the request through.
+    Pass,
+    /// The filter answered (429).
+    Answered,
+}
+
+/// A uniform random u32 from the host (0 if it gives none).
+fn draw() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_le_bytes(b)
+}
+
+fn now_ns() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl Filter {
+    pub(crate) fn new(plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
+        Filter {
+            plugin,
+            stats,
+            response: Vec::new(),
+            pending: None,
+        }
+    }
+
+    /// Takes a token from the local bucket; `count_allowed` is false when the
+    /// service is asked next (its answer is counted instead).
+    fn local(&mut self, plugin: &Plugin, sel: &Selected, count_allowed: bool) -> Local {
+        let config = &plugin.config;
+        let Some(table) = plugin.table(sel.descriptor) else {
+            return Local::Pass;
+        };
+        let out = table::acquire(
+            &mut HostStore,
+            table,
+            &sel.key,
+            &sel.limits,
+            now_ns(),
+            MAX_TRIES,
+        );
+        self.stats.cas_retries.add(out.cas_retries.into());
+        if out.evicted {
+            self.stats.keys_evicted.inc();
+        }
+        let Some(decision) = out.decision else {
+            self.stats.cas_exhausted.inc();
+            log::warn!("tollgate.ratelimit: {MAX_TRIES} compare-and-swap attempts lost; denying");
+            if !config.filter_enforced.admits(draw) {
+                self.stats.shadow_limited.inc();
+                return Local::Pass;
+            }
+            host::send_reply(&LocalReply::too_many_requests(
+                "rate limit state is contended; retry",
+                1,
+            ));
+            return Local::Answered;
+        };
+        let values = headers::values(config.response_headers, sel.name, &sel.limits, &decision);
+        if decision.allowed {
+            if count_allowed {
+                self.stats.allowed.inc();
+            }
+        } else if config.filter_enforced.admits(draw) {
+            self.stats.limited.inc();
+            let reply = values.into_iter().fold(
+                LocalReply::too_many_requests(
+                    "rate limit exceeded",
+                    headers::retry_after(&decision),
+                ),
+                |r, (n, v)| r.with_header(n, v),
+            );
+            host::send_reply(&reply);
+            return Local::Answered;
+        } else {
+            self.stats.shadow_limited.inc();
+        }
+        self.response = values
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v))
+            .collect();
+        Local::Pass
+    }
+
+    /// Sends the descriptors to the service; pauses until it answers.
+    fn ask(&mut self, plugin: &Plugin, descriptors: &[Vec<(&str, String)>]) -> Action {
+        let Some(service) = &plugin.config.rate_limit_service else {
+            return Action::Continue;
+        };
+        let message = rls::request(&service.domain, descriptors, service.hits_addend);
+        match hostcalls::dispatch_grpc_call(
+            &service.cluster_name,
+            rls::SERVICE,
+            rls::METHOD,
+            Vec::new(),
+            Some(&message),
+            service.timeout,
+        ) {
+            Ok(token) => {
+                self.pending = Some(token);
+                Action::Pause
+            }
+            Err(status) => self.decide(plugin, Err(format!("call not sent: {status:?}")), false),
+        }
+    }
+
+    /// Acts on the service's answer; `paused`: the request waits for it.
+    fn decide(
+        &mut self,
+        plugin: &Plugin,
+        answer: Result<rls::RateLimitResponse, String>,
+        paused: bool,
+    ) -> Action {
+        let config = &plugin.config;
+        let Some(service) = &config.rate_limit_service else {
+            return Action::Continue;
+        };
+        let verdict = global::verdict(answer, service, || config.filter_enforced.admits(draw));
+        let s = self.stats;
+        match &verdict {
+            Verdict::Allow { shadow: false, .. } => (s.service_ok.inc(), s.allowed.inc()),
+            Verdict::Allow { shadow: true, .. } => {
+                (s.service_over_limit.inc(), s.shadow_limited.inc())
+            }
+            Verdict::Limit { .. } => (s.service_over_limit.inc(), s.limited.inc()),
+            Verdict::FailOpen { .. } => (s.service_errors.inc(), s.failure_mode_allowed.inc()),
+            Verdict::FailClosed { .. } => (s.service_errors.inc(), s.failure_mode_denied.inc()),
+        };
+        if let Some(reply) = global::reply(&verdict) {
+            if let Verdict::FailClosed { reason, .. } = &verdict {
+                log::warn!("tollgate.ratelimit: rate-limit service failed ({reason}); denying");
+            }
+            self.response.clear();
+            host::send_reply(&reply);
+            return Action::Pause;
+        }
+        match verdict {
+            Verdict::Allow {
+                request_headers,
+                response_headers,
+                ..
+            } => {
+                let mut h = HostHeaders::request();
+                for (name, value) in &request_headers {
+                    h.set(name, value);
+                }
+                self.response.extend(response_headers);
+            }
+            Verdict::FailOpen { reason } => {
+                log::warn!("tollgate.ratelimit: rate-limit service failed ({reason}); allowing");
+            }
+            Verdict::Limit { .. } | Verdict::FailClosed { .. } => {}
+        }
+        if paused {
+            let _ = hostcalls::resume_http_request();
+        }
+        Action::Continue
+    }
+}
+
+impl Context for Filter {
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        if self.pending != Some(token_id) {
+            return;
+        }
+        self.pending = None;
+        let Some(plugin) = self.plugin.clone() else {
+            let _ = hostcalls::resume_http_request();
+            return;
+        };
+        let body = if status_code == 0 {
+            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        let answer = global::answer(status_code, body.as_deref());
+        self.decide(&plugin, answer, true);
+    }
+}
+
+impl HttpContext for Filter {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let Some(plugin) = self.plugin.clone() else {
+            return Action::Continue;
+        };
+        let config = &plugin.config;
+        let req = Request::new(HostRequest);
+        let local = descriptor::select(config, &req);
+        let global = match &config.rate_limit_service {
+            Some(_) => descriptor::service_descriptors(config, &req),
+            None => Vec::new(),
+        };
+        if (local.is_none() && global.is_empty()) || !config.filter_enabled.admits(draw) {
+            return Action::Continue;
+        }
+        if let Some(sel) = &local {
+            if let Local::Answered = self.local(&plugin, sel, global.is_empty()) {
+                return Action::Pause;
+            }
+        }
+        if global.is_empty() {
+            return Action::Continue;
+        }
+        self.ask(&plugin, &global)
+    }
+
+    /// While the service decides, the body waits too (a `Continue` here
+    /// would let the request through).
+    fn on_http_request_body(&mut self, _size: usize, _end_of_stream: bool) -> Action {
+        if self.pending.is_some() {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
+    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        if self.pending.is_some() {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        if !self.response.is_empty() {
+            let mut h = HostHeaders::response();
+            for (name, value) in std::mem::take(&mut self.response) {
+                h.set(&name, &value);
+            }
+        }
+        Action::Continue
+    }
+}

@@ -1,0 +1,147 @@
+//! Global mode's decision: what the filter does with the rate-limit
+//! service's answer (or its failure). Pure functions, tested without a host.
+//!
+//! | answer | enforced | verdict |
+//! |---|---|---|
+//! | `OK` | — | allow; the service's `request_headers_to_add` go upstream, its `response_headers_to_add` to the client |
+//! | `OVER_LIMIT` | yes | 429, `Retry-After` from `duration_until_reset`, plus `response_headers_to_add` |
+//! | `OVER_LIMIT` | no (shadow) | allow as for `OK`, counted `shadow_limited` |
+//! | error (gRPC status not OK, timeout, undecodable, code not OK/OVER_LIMIT) | — | allow unless `failure_mode_deny`, then `status_on_error` |
+
+use crate::rls::{self, HeaderValue, RateLimitResponse};
+use crate::service::Service;
+use tollgate_common::header::{safe_value, MutableHeaderName};
+use tollgate_common::reply::LocalReply;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let the request through with these headers (request: now; response:
+    /// on the response). `shadow`: the service said OVER_LIMIT.
+    Allow {
+        request_headers: Vec<(String, String)>,
+        response_headers: Vec<(String, String)>,
+        shadow: bool,
+    },
+    /// Over the limit: answer 429.
+    Limit {
+        retry_after: u64,
+        response_headers: Vec<(String, String)>,
+    },
+    /// The service failed and `failure_mode_deny` is false.
+    FailOpen { reason: String },
+    /// The service failed and `failure_mode_deny` is true.
+    FailClosed { status: u16, reason: String },
+}
+
+/// The service's answer from the gRPC callback: `grpc_status` (0 = OK) and
+/// the response message's bytes.
+pub fn answer(grpc_status: u32, body: Option<&[u8]>) -> Result<RateLimitResponse, String> {
+    if grpc_status != 0 {
+        return Err(format!("gRPC status {}", grpc_status_name(grpc_status)));
+    }
+    let r = rls::decode_response(body.unwrap_or_default())
+        .map_err(|e| format!("undecodable answer: {e}"))?;
+    match r.overall_code {
+        rls::CODE_OK | rls::CODE_OVER_LIMIT => Ok(r),
+        code => Err(format!("answer with overall_code {code}")),
+    }
+}
+
+/// The verdict for an answer. `enforced` is asked only for OVER_LIMIT.
+pub fn verdict(
+    answer: Result<RateLimitResponse, String>,
+    service: &Service,
+    enforced: impl FnOnce() -> bool,
+) -> Verdict {
+    let r = match answer {
+        Ok(r) => r,
+        Err(reason) if service.failure_mode_deny => {
+            return Verdict::FailClosed {
+                status: service.status_on_error,
+                reason,
+            }
+        }
+        Err(reason) => return Verdict::FailOpen { reason },
+    };
+    let response_headers = safe_headers(&r.response_headers_to_add);
+    let over = r.overall_code == rls::CODE_OVER_LIMIT;
+    if over && enforced() {
+        return Verdict::Limit {
+            retry_after: retry_after(&r),
+            response_headers,
+        };
+    }
+    Verdict::Allow {
+        request_headers: safe_headers(&r.request_headers_to_add),
+        response_headers,
+        shadow: over,
+    }
+}
+
+/// The local reply of a verdict that refuses the request.
+pub fn reply(v: &Verdict) -> Option<LocalReply> {
+    match v {
+        Verdict::Limit {
+            retry_after,
+            response_headers,
+        } => Some(
+            response_headers
+                .iter()
+                .filter(|(n, _)| n != "retry-after" && n != "content-type")
+                .fold(
+                    LocalReply::too_many_requests("rate limit exceeded", *retry_after),
+                    |r, (n, v)| r.with_header(n.as_str(), v.as_str()),
+                ),
+        ),
+        Verdict::FailClosed { status, .. } => Some(LocalReply::new(
+            *status,
+            "unavailable",
+            "the rate-limit service is unavailable",
+        )),
+        Verdict::Allow { .. } | Verdict::FailOpen { .. } => None,
+    }
+}
+
+/// `Retry-After`: the longest `duration_until_reset` of the OVER_LIMIT
+/// statuses (of all statuses when none says), seconds rounded up, at least 1.
+pub fn retry_after(r: &RateLimitResponse) -> u64 {
+    let longest = |over_only: bool| {
+        r.statuses
+            .iter()
+            .filter(|s| !over_only || s.code == rls::CODE_OVER_LIMIT)
+            .filter_map(|s| s.duration_until_reset.map(|d| d.ceil_secs()))
+            .max()
+    };
+    longest(true).or_else(|| longest(false)).unwrap_or(1).max(1)
+}
+
+/// The service's headers that may be set: valid names (lower-cased), not
+/// pseudo-headers or `host`, values without CR, LF or NUL. Others are
+/// dropped.
+pub fn safe_headers(headers: &[HeaderValue]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|h| {
+            let name = MutableHeaderName::try_from(h.key.clone()).ok()?;
+            let value = h.text();
+            safe_value(&value).then(|| (name.as_str().to_string(), value))
+        })
+        .collect()
+}
+
+fn grpc_status_name(code: u32) -> String {
+    let name = match code {
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        4 => "DEADLINE_EXCEEDED",
+        8 => "RESOURCE_EXHAUSTED",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        _ => return code.to_string(),
+    };
+    format!("{code} {name}")
+}
+
+#[cfg(test)]
+mod tests;

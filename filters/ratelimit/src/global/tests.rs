@@ -1,0 +1,170 @@
+use super::*;
+use crate::rls::{DescriptorStatus, ProtoDuration, CODE_OK, CODE_OVER_LIMIT};
+use prost::Message as _;
+
+fn service(deny: bool) -> Service {
+    Service {
+        cluster_name: "rls".into(),
+        domain: "d".into(),
+        timeout: std::time::Duration::from_millis(20),
+        failure_mode_deny: deny,
+        status_on_error: 503,
+        hits_addend: 1,
+    }
+}
+
+fn header(k: &str, v: &str) -> HeaderValue {
+    HeaderValue {
+        key: k.into(),
+        value: v.into(),
+        raw_value: vec![],
+    }
+}
+
+fn status(code: i32, reset: Option<(i64, i32)>) -> DescriptorStatus {
+    DescriptorStatus {
+        code,
+        current_limit: None,
+        limit_remaining: 0,
+        duration_until_reset: reset.map(|(seconds, nanos)| ProtoDuration { seconds, nanos }),
+    }
+}
+
+fn response(code: i32, statuses: Vec<DescriptorStatus>) -> RateLimitResponse {
+    RateLimitResponse {
+        overall_code: code,
+        statuses,
+        response_headers_to_add: vec![header("X-RateLimit-Limit", "2"), header("Retry-After", "9")],
+        request_headers_to_add: vec![header("x-rls", "yes")],
+    }
+}
+
+fn bytes(r: &RateLimitResponse) -> Vec<u8> {
+    r.encode_to_vec()
+}
+
+#[test]
+fn ok_allows_with_both_header_sets() {
+    let r = response(CODE_OK, vec![status(CODE_OK, Some((30, 0)))]);
+    let v = verdict(answer(0, Some(&bytes(&r))), &service(true), || {
+        panic!("not asked")
+    });
+    assert_eq!(
+        v,
+        Verdict::Allow {
+            request_headers: vec![("x-rls".into(), "yes".into())],
+            response_headers: vec![
+                ("x-ratelimit-limit".into(), "2".into()),
+                ("retry-after".into(), "9".into())
+            ],
+            shadow: false,
+        }
+    );
+    assert_eq!(reply(&v), None);
+}
+
+#[test]
+fn over_limit_is_429_with_the_longest_reset() {
+    let r = response(
+        CODE_OVER_LIMIT,
+        vec![
+            status(CODE_OK, Some((300, 0))),
+            status(CODE_OVER_LIMIT, Some((41, 200))),
+            status(CODE_OVER_LIMIT, Some((12, 0))),
+        ],
+    );
+    let v = verdict(answer(0, Some(&bytes(&r))), &service(false), || true);
+    let Verdict::Limit { retry_after, .. } = &v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(*retry_after, 42);
+    let reply = reply(&v).unwrap();
+    assert_eq!(reply.status, 429);
+    assert_eq!(reply.error, "rate_limited");
+    // Ours wins over the service's Retry-After; its other headers are kept.
+    assert_eq!(
+        reply.header_pairs(),
+        vec![
+            ("content-type", "application/json"),
+            ("retry-after", "42"),
+            ("x-ratelimit-limit", "2")
+        ]
+    );
+}
+
+#[test]
+fn retry_after_fallbacks() {
+    let r = |statuses| response(CODE_OVER_LIMIT, statuses);
+    // No OVER_LIMIT status says: the longest of all.
+    assert_eq!(retry_after(&r(vec![status(CODE_OK, Some((5, 1)))])), 6);
+    // None says at all, or zero: 1.
+    assert_eq!(retry_after(&r(vec![])), 1);
+    assert_eq!(
+        retry_after(&r(vec![status(CODE_OVER_LIMIT, Some((0, 0)))])),
+        1
+    );
+    assert_eq!(
+        retry_after(&r(vec![status(CODE_OVER_LIMIT, Some((-3, 0)))])),
+        1
+    );
+}
+
+#[test]
+fn shadow_mode_allows_over_limit() {
+    let r = response(CODE_OVER_LIMIT, vec![status(CODE_OVER_LIMIT, Some((5, 0)))]);
+    let v = verdict(Ok(r), &service(true), || false);
+    assert!(matches!(v, Verdict::Allow { shadow: true, .. }), "{v:?}");
+}
+
+#[test]
+fn errors_follow_the_failure_mode() {
+    let cases: Vec<(u32, Option<Vec<u8>>, &str)> = vec![
+        (14, None, "gRPC status 14 UNAVAILABLE"),
+        (4, None, "gRPC status 4 DEADLINE_EXCEEDED"),
+        (99, None, "gRPC status 99"),
+        (0, Some(vec![0xff; 11]), "undecodable answer"),
+        (0, None, "overall_code 0"),
+        (0, Some(bytes(&response(7, vec![]))), "overall_code 7"),
+    ];
+    for (code, body, want) in cases {
+        let a = answer(code, body.as_deref());
+        let v = verdict(a.clone(), &service(false), || panic!("not asked"));
+        let Verdict::FailOpen { reason } = &v else {
+            panic!("{v:?}")
+        };
+        assert!(reason.contains(want), "{reason}");
+        assert_eq!(reply(&v), None);
+
+        let mut closed = service(true);
+        closed.status_on_error = 500;
+        let v = verdict(a, &closed, || panic!("not asked"));
+        let reply = reply(&v).unwrap();
+        assert_eq!((reply.status, reply.error), (500, "unavailable"));
+        assert!(reply.body().contains("rate-limit service is unavailable"));
+    }
+}
+
+#[test]
+fn unsafe_service_headers_are_dropped() {
+    let h = safe_headers(&[
+        header("ok", "fine"),
+        header(":path", "/evil"),
+        header("host", "evil"),
+        header("bad name", "x"),
+        header("", "x"),
+        header("x-split", "a\r\nx-injected: 1"),
+        header("x-nul", "a\0"),
+        HeaderValue {
+            key: "x-raw".into(),
+            value: String::new(),
+            raw_value: b"r\xffw".to_vec(),
+        },
+    ]);
+    assert_eq!(
+        h,
+        vec![
+            ("ok".to_string(), "fine".to_string()),
+            ("x-raw".to_string(), "r\u{fffd}w".to_string())
+        ]
+    );
+}
