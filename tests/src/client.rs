@@ -106,7 +106,11 @@ impl Request {
             self.body.len()
         )
         .into_bytes();
-        if !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+        {
             raw.extend_from_slice(b"host: localhost\r\n");
         }
         for (n, v) in &self.headers {
@@ -136,7 +140,8 @@ impl Request {
             cmd.arg("-H").arg(format!("{n}: {v}"));
         }
         if !self.body.is_empty() {
-            cmd.arg("--data-binary").arg(String::from_utf8_lossy(&self.body).into_owned());
+            cmd.arg("--data-binary")
+                .arg(String::from_utf8_lossy(&self.body).into_owned());
         }
         cmd.arg(format!("http://127.0.0.1:{port}{}", self.path));
         let out = cmd.output()?;

@@ -238,7 +238,9 @@ pub(crate) fn read_body(
             body.extend(chunk);
         }
     }
-    let len: usize = get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let len: usize = get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; len];
     r.read_exact(&mut body)?;
     Ok(body)

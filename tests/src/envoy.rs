@@ -16,7 +16,10 @@ pub fn locate(root: &Path) -> Result<Option<(PathBuf, &'static str)>, String> {
     if let Some(bin) = std::env::var_os("ENVOY_BIN").filter(|v| !v.is_empty()) {
         let bin = PathBuf::from(bin);
         if !is_executable(&bin) {
-            return Err(format!("ENVOY_BIN={} is not an executable file", bin.display()));
+            return Err(format!(
+                "ENVOY_BIN={} is not an executable file",
+                bin.display()
+            ));
         }
         return Ok(Some((bin, "$ENVOY_BIN")));
     }
@@ -84,9 +87,8 @@ impl Envoy {
     /// Start Envoy with a generated bootstrap; panics with Envoy's log when it
     /// does not become ready.
     pub fn start(b: &Bootstrap) -> Envoy {
-        Envoy::try_start(b).unwrap_or_else(|f| {
-            panic!("Envoy did not start ({:?}):\n{}", f.exited, f.log)
-        })
+        Envoy::try_start(b)
+            .unwrap_or_else(|f| panic!("Envoy did not start ({:?}):\n{}", f.exited, f.log))
     }
 
     pub fn try_start(b: &Bootstrap) -> Result<Envoy, StartFailure> {
@@ -113,7 +115,13 @@ impl Envoy {
         let mut cmd = Command::new(envoy_bin());
         cmd.arg("-c")
             .arg(&config)
-            .args(["--use-dynamic-base-id", "--log-level", "info", "--component-log-level", "wasm:debug"])
+            .args([
+                "--use-dynamic-base-id",
+                "--log-level",
+                "info",
+                "--component-log-level",
+                "wasm:debug",
+            ])
             .args(["--concurrency", &concurrency.to_string()])
             // The log file is read while Envoy runs: flush it promptly.
             .args(["--file-flush-interval-msec", "50"])

@@ -13,8 +13,17 @@ pub fn rejected(module: &str, config: &str) -> String {
         Err(f) => f,
     };
     let marker = format!("tollgate.{module}: invalid configuration: ");
-    let lines: Vec<&str> = failure.log.lines().filter(|l| l.contains(&marker)).collect();
-    assert_eq!(lines.len(), 1, "want one line with {marker:?}, log:\n{}", failure.log);
+    let lines: Vec<&str> = failure
+        .log
+        .lines()
+        .filter(|l| l.contains(&marker))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line with {marker:?}, log:\n{}",
+        failure.log
+    );
     let line = lines[0];
     line[line.find(&marker).map_or(0, |i| i + marker.len())..].to_string()
 }
@@ -22,29 +31,74 @@ pub fn rejected(module: &str, config: &str) -> String {
 #[test]
 fn bad_headers_configurations_name_the_field() {
     let cases = [
-        (r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%BOGUS%"}}]}"#,
-         "request_headers_to_add[0].header.value", "BOGUS"),
-        (r#"{"request_headers_to_ad": []}"#, "request_headers_to_ad", "unknown field"),
-        (r#"{"request_headers_to_remove": "x-a"}"#, "request_headers_to_remove", "sequence"),
-        (r#"{"request_headers_to_remove": ["host"]}"#, "request_headers_to_remove[0]", "host"),
-        (r#"{"response_headers_to_add": [{"header": {"key": "x", "value": "v"}, "append_action": "SOMETIMES"}]}"#,
-         "response_headers_to_add[0].append_action", "SOMETIMES"),
-        (r#"{"rules": [{"match": {"path": {"safe_regex": {"regex": "(unclosed"}}}}]}"#,
-         "rules[0].match.path.safe_regex.regex", "invalid regex"),
-        (r#"{"rules": [{"match": {"path": {"exact": "/a", "prefix": "/b"}}}]}"#, "rules[0].match.path", "exactly one"),
-        (r#"{"rules": [{"match": {"headers": [{"name": "bad name"}]}}]}"#, "rules[0].match.headers[0].name", "invalid header name"),
-        (r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%START_TIME(%Y)%"}}]}"#,
-         "request_headers_to_add[0].header.value", "START_TIME"),
-        (r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%REQ(x"}}]}"#,
-         "request_headers_to_add[0].header.value", "closing"),
+        (
+            r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%BOGUS%"}}]}"#,
+            "request_headers_to_add[0].header.value",
+            "BOGUS",
+        ),
+        (
+            r#"{"request_headers_to_ad": []}"#,
+            "request_headers_to_ad",
+            "unknown field",
+        ),
+        (
+            r#"{"request_headers_to_remove": "x-a"}"#,
+            "request_headers_to_remove",
+            "sequence",
+        ),
+        (
+            r#"{"request_headers_to_remove": ["host"]}"#,
+            "request_headers_to_remove[0]",
+            "host",
+        ),
+        (
+            r#"{"response_headers_to_add": [{"header": {"key": "x", "value": "v"}, "append_action": "SOMETIMES"}]}"#,
+            "response_headers_to_add[0].append_action",
+            "SOMETIMES",
+        ),
+        (
+            r#"{"rules": [{"match": {"path": {"safe_regex": {"regex": "(unclosed"}}}}]}"#,
+            "rules[0].match.path.safe_regex.regex",
+            "invalid regex",
+        ),
+        (
+            r#"{"rules": [{"match": {"path": {"exact": "/a", "prefix": "/b"}}}]}"#,
+            "rules[0].match.path",
+            "exactly one",
+        ),
+        (
+            r#"{"rules": [{"match": {"headers": [{"name": "bad name"}]}}]}"#,
+            "rules[0].match.headers[0].name",
+            "invalid header name",
+        ),
+        (
+            r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%START_TIME(%Y)%"}}]}"#,
+            "request_headers_to_add[0].header.value",
+            "START_TIME",
+        ),
+        (
+            r#"{"request_headers_to_add": [{"header": {"key": "x", "value": "%REQ(x"}}]}"#,
+            "request_headers_to_add[0].header.value",
+            "closing",
+        ),
         ("{not json", "configuration", "invalid JSON"),
         ("[]", "configuration", "JSON object"),
-        (r#"{"rules": [{"match": {"methods": "GET"}}]}"#, "rules[0].match.methods", "expected a sequence"),
+        (
+            r#"{"rules": [{"match": {"methods": "GET"}}]}"#,
+            "rules[0].match.methods",
+            "expected a sequence",
+        ),
     ];
     for (config, field, reason) in cases {
         let line = rejected("headers", config);
-        assert!(line.starts_with(&format!("{field}: ")), "{config}: field {field:?} not first in {line:?}");
-        assert!(line.contains(reason), "{config}: {reason:?} not in {line:?}");
+        assert!(
+            line.starts_with(&format!("{field}: ")),
+            "{config}: field {field:?} not first in {line:?}"
+        );
+        assert!(
+            line.contains(reason),
+            "{config}: {reason:?} not in {line:?}"
+        );
     }
 }
 
@@ -69,7 +123,13 @@ fn bad_auth_configurations_name_the_field() {
     ];
     for (config, field, reason) in cases {
         let line = rejected("auth", &config);
-        assert!(line.starts_with(&format!("{field}: ")), "{config}: field {field:?} not first in {line:?}");
-        assert!(line.contains(reason), "{config}: {reason:?} not in {line:?}");
+        assert!(
+            line.starts_with(&format!("{field}: ")),
+            "{config}: field {field:?} not first in {line:?}"
+        );
+        assert!(
+            line.contains(reason),
+            "{config}: {reason:?} not in {line:?}"
+        );
     }
 }

@@ -60,7 +60,11 @@ fn append_actions_on_request_and_response() {
         assert_eq!(up("x-overwrite-2"), ["new"]);
         assert_eq!(up("x-only-existing"), ["new"]);
         assert!(up("x-only-existing-2").is_empty());
-        assert_eq!(resp.header_values("x-r-append").join(","), "old,new", "{proto:?}");
+        assert_eq!(
+            resp.header_values("x-r-append").join(","),
+            "old,new",
+            "{proto:?}"
+        );
         assert_eq!(resp.header_values("x-r-if-absent"), ["old"]);
         assert_eq!(resp.header_values("x-r-overwrite"), ["new"]);
         assert_eq!(resp.header_values("x-r-only-existing"), ["new"]);
@@ -120,14 +124,25 @@ fn templates_expand_from_the_request() {
         assert_eq!(up("x-t-req"), "user=alice missing=[]");
         assert_eq!(up("x-t-path"), "/some/path?q=1");
         assert_eq!(up("x-t-method"), "PUT");
-        assert!(up("x-t-authority").starts_with("127.0.0.1:") || up("x-t-authority") == "localhost", "{}", up("x-t-authority"));
+        assert!(
+            up("x-t-authority").starts_with("127.0.0.1:") || up("x-t-authority") == "localhost",
+            "{}",
+            up("x-t-authority")
+        );
         assert_eq!(up("x-t-scheme"), "http");
-        assert!(up("x-t-addr").starts_with("127.0.0.1:"), "{}", up("x-t-addr"));
+        assert!(
+            up("x-t-addr").starts_with("127.0.0.1:"),
+            "{}",
+            up("x-t-addr")
+        );
         assert_eq!(up("x-t-ip"), "127.0.0.1");
         let epoch: u64 = up("x-t-epoch").parse().expect("epoch seconds");
         assert!(epoch >= before && epoch <= now() + 1, "{epoch} vs {before}");
         let time = up("x-t-time");
-        assert!(time.len() == 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T', "{time}");
+        assert!(
+            time.len() == 20 && time.ends_with('Z') && time.as_bytes()[10] == b'T',
+            "{time}"
+        );
         assert_eq!(up("x-t-percent"), "100% sure");
         let id = up("x-t-id");
         assert!(is_uuid_v4(&id), "{id}");
@@ -170,7 +185,12 @@ fn rules_apply_only_when_their_match_holds() {
     let r = get(Request::get("/").method("POST").header("x-tenant", "bluey"));
     assert!(r.upstream_header_values("x-blue-post").is_empty());
     let r = get(Request::get("/").header("host", "API.example.com:443"));
-    assert_eq!(r.upstream_header_values("x-api-host"), ["1"], "{}", r.text());
+    assert_eq!(
+        r.upstream_header_values("x-api-host"),
+        ["1"],
+        "{}",
+        r.text()
+    );
     let r = get(Request::get("/v2/items/42?x=1"));
     assert_eq!(r.upstream_header_values("x-item"), ["1"]);
     let r = get(Request::get("/v2/items/42/more"));
@@ -203,7 +223,11 @@ fn path_rules_cannot_be_bypassed_by_spelling() {
         let raw = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
         let r = send_raw(envoy.port, raw.as_bytes()).expect("send");
         if r.status == 200 {
-            assert_eq!(r.upstream_header_values("x-zone"), ["admin"], "{path} bypassed the rule");
+            assert_eq!(
+                r.upstream_header_values("x-zone"),
+                ["admin"],
+                "{path} bypassed the rule"
+            );
         } else {
             assert_eq!(r.status, 400, "{path}: {}", r.text()); // Envoy itself refused it
         }
@@ -232,14 +256,21 @@ fn injection_attempts_are_refused_or_inert() {
         "response_headers_to_add": [add("x-user-seen", "%REQ(x-user)%", "OVERWRITE_IF_EXISTS_OR_ADD")]
     }));
     // A template in a client's value is data, never expanded again.
-    let r = Request::get("/").header("x-user", "%REQ(authorization)%").header("authorization", "secret")
+    let r = Request::get("/")
+        .header("x-user", "%REQ(authorization)%")
+        .header("authorization", "secret")
         .send(envoy.port, Proto::H1);
-    assert_eq!(r.upstream_header_values("x-greeting"), ["hello %REQ(authorization)%"]);
+    assert_eq!(
+        r.upstream_header_values("x-greeting"),
+        ["hello %REQ(authorization)%"]
+    );
     // CR, LF and NUL never reach a header the filter writes: Envoy's codec
     // refuses them, or what it accepts is expanded as one clean value.
     for bad in ["a\rb", "a\r\n x-folded: 1", "a\0b", "a\x0bb"] {
         echo.clear();
-        let raw = format!("GET /inject HTTP/1.1\r\nhost: localhost\r\nx-user: {bad}\r\nconnection: close\r\n\r\n");
+        let raw = format!(
+            "GET /inject HTTP/1.1\r\nhost: localhost\r\nx-user: {bad}\r\nconnection: close\r\n\r\n"
+        );
         let r = send_raw(envoy.port, raw.as_bytes()).expect("send");
         if r.status == 400 {
             assert!(echo.received().is_empty(), "{bad:?} reached the upstream");
@@ -247,16 +278,27 @@ fn injection_attempts_are_refused_or_inert() {
         }
         let greetings = r.upstream_header_values("x-greeting");
         assert_eq!(greetings.len(), 1, "{bad:?}: {greetings:?}");
-        assert!(!greetings[0].contains(['\r', '\n', '\0']), "{bad:?}: {greetings:?}");
+        assert!(
+            !greetings[0].contains(['\r', '\n', '\0']),
+            "{bad:?}: {greetings:?}"
+        );
         assert!(r.header("x-folded").is_none());
     }
     // Bytes that are not UTF-8 (obs-text) must not crash the VM.
-    let mut raw = b"GET /latin1 HTTP/1.1\r\nhost: localhost\r\nx-user: caf\xe9\r\nconnection: close\r\n\r\n".to_vec();
+    let mut raw =
+        b"GET /latin1 HTTP/1.1\r\nhost: localhost\r\nx-user: caf\xe9\r\nconnection: close\r\n\r\n"
+            .to_vec();
     let r = send_raw(envoy.port, &raw).expect("send");
     assert!(r.status == 200 || r.status == 400, "{}", r.status);
     raw.clear();
-    let r = Request::get("/after").header("x-user", "bob").send(envoy.port, Proto::H1);
-    assert_eq!(r.upstream_header_values("x-greeting"), ["hello bob"], "the VM must keep serving");
+    let r = Request::get("/after")
+        .header("x-user", "bob")
+        .send(envoy.port, Proto::H1);
+    assert_eq!(
+        r.upstream_header_values("x-greeting"),
+        ["hello bob"],
+        "the VM must keep serving"
+    );
 }
 
 #[test]
@@ -268,13 +310,18 @@ fn stats_count_every_decision() {
                    "request_headers_to_add": [add("x-c", "1", "OVERWRITE_IF_EXISTS_OR_ADD")]}]
     }));
     for path in ["/m", "/m", "/n"] {
-        Request::get(path).header("x-b", "1").send(envoy.port, Proto::H1);
+        Request::get(path)
+            .header("x-b", "1")
+            .send(envoy.port, Proto::H1);
     }
     assert_eq!(envoy.counter("tollgate.headers.requests"), 3);
     assert_eq!(envoy.counter("tollgate.headers.rules_matched"), 2);
     assert_eq!(envoy.counter("tollgate.headers.headers_added"), 5);
     assert_eq!(envoy.counter("tollgate.headers.headers_removed"), 3);
-    assert!(envoy.stats().iter().any(|(n, _)| n.ends_with("tollgate.headers.values_dropped")));
+    assert!(envoy
+        .stats()
+        .iter()
+        .any(|(n, _)| n.ends_with("tollgate.headers.values_dropped")));
 }
 
 fn now() -> u64 {

@@ -66,7 +66,9 @@ impl TryFrom<DurationText> for DurationOrZero {
     type Error = String;
     fn try_from(raw: DurationText) -> Result<Self, String> {
         match raw {
-            DurationText::Text(s) => parse_nanos(&s).map(|nanos| DurationOrZero(Duration { nanos })),
+            DurationText::Text(s) => {
+                parse_nanos(&s).map(|nanos| DurationOrZero(Duration { nanos }))
+            }
             DurationText::Other(v) => Err(format!("{EXPECTED}, got {v}")),
         }
     }

@@ -3,12 +3,12 @@ use crate::testing::FakeSource;
 
 fn req() -> Request<FakeSource> {
     FakeSource::new(&[
-            (":path", "/a/b?c=d"),
-            (":method", "GET"),
-            (":authority", "example.com:8080"),
-            (":scheme", "https"),
-            ("x-user", "alice"),
-            ("x-evil", "a\r\nset-cookie: x"),
+        (":path", "/a/b?c=d"),
+        (":method", "GET"),
+        (":authority", "example.com:8080"),
+        (":scheme", "https"),
+        ("x-user", "alice"),
+        ("x-evil", "a\r\nset-cookie: x"),
     ])
     .client(Some("10.1.2.3:4567"))
     .request()
