@@ -2,12 +2,17 @@
 //! loading the real wasm modules, in front of an echo upstream that records
 //! what reached it.
 
+pub mod authz;
 pub mod bootstrap;
+pub mod chain;
 pub mod client;
 pub mod echo;
 pub mod envoy;
+pub mod http_server;
+pub mod pyjwt;
 pub mod proc;
 pub mod rls;
+pub mod tools;
 
 use std::path::PathBuf;
 

@@ -119,7 +119,7 @@ fn bad_auth_configurations_name_the_field() {
         (r#"{"api_key": {"credentials": [{"key_sha256": "abc", "client": "c"}], "key_sources": [{"header": "x"}]}}"#.to_string(),
          "api_key.credentials[0]", "64 hex digits"),
         (format!(r#"{{{api}, "identity_header": "host"}}"#), "identity_header", "cannot be modified"),
-        (r#"{"jwt": {}}"#.to_string(), "jwt", "unknown field"),
+        (r#"{"jwt": {}}"#.to_string(), "jwt", "missing field `providers`"),
     ];
     for (config, field, reason) in cases {
         let line = rejected("auth", &config);

@@ -3,8 +3,10 @@
 //! steps run on a developer's machine and in CI.
 
 mod apt;
+mod bench;
 mod build;
 mod envoy;
+mod package;
 mod proc;
 mod test;
 mod toolchain;
@@ -27,7 +29,13 @@ commands:
                                Envoy; ARGS go to cargo test (e.g. `-- headers`)
   up                           build, start the echo upstream and Envoy with envoy/chain.yaml
   envoy                        print the path of the Envoy binary (installs it if missing)
+  bench [--quick] [--rounds N] [--duration S] [--only SCENARIO...] [--out DIR]
+                               Envoy CPU per request of each filter vs native filters and a
+                               no-op wasm floor; results in bench/results.{json,md,svg}
 ";
+
+/// Each command's usage after the common part.
+const MORE_USAGE: &[&str] = &[package::USAGE];
 
 fn main() -> ExitCode {
     match run(std::env::args_os().skip(1).collect()) {
@@ -67,6 +75,11 @@ fn run(args: Vec<OsString>) -> Result<bool> {
             up::run(&ws)?;
             Ok(true)
         }
+        Some("bench") => {
+            let opts = bench::Options::parse(&rest)?;
+            bench::run(&workspace::Workspace::load()?, &opts)?;
+            Ok(true)
+        }
         Some("envoy") => {
             parse_flags(&rest, &[])?;
             // Only the path goes to stdout, so `ENVOY=$(cargo xtask envoy)` works.
@@ -74,8 +87,12 @@ fn run(args: Vec<OsString>) -> Result<bool> {
             println!("{}", path.display());
             Ok(true)
         }
+        Some("package") => {
+            package::run(&workspace::Workspace::load()?, &rest)?;
+            Ok(true)
+        }
         Some("help" | "-h" | "--help") => {
-            print!("{USAGE}");
+            print!("{USAGE}{}", MORE_USAGE.concat());
             Ok(true)
         }
         Some(other) => bail!("unknown command `{other}`\n\n{USAGE}"),

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::proc;
 
-/// A filter crate: a workspace member under `filters/` with a `cdylib` target.
+/// A filter crate: a workspace member under `filters/` (or `bench/`, the
+/// bench's no-op floor) with a `cdylib` target.
 pub struct Filter {
     /// Cargo package name, e.g. `tollgate-headers`.
     pub package: String,
@@ -70,6 +71,7 @@ impl Workspace {
             .context("cargo metadata has no target_directory")?;
 
         let filters_dir = root.join("filters");
+        let bench_dir = root.join("bench");
         let mut filters = Vec::new();
         let mut tests_crate = None;
         for package in meta["packages"].as_array().into_iter().flatten() {
@@ -88,7 +90,8 @@ impl Workspace {
                     .filter_map(Value::as_str)
                     .collect();
                 let target_name = target["name"].as_str().unwrap_or_default();
-                if dir.starts_with(&filters_dir) && kinds.contains(&"cdylib") {
+                let module_dir = dir.starts_with(&filters_dir) || dir.starts_with(&bench_dir);
+                if module_dir && kinds.contains(&"cdylib") {
                     filters.push(Filter {
                         package: name.to_string(),
                         name: name.strip_prefix("tollgate-").unwrap_or(name).to_string(),

@@ -256,7 +256,7 @@ fn source_value<S: RequestSource>(source: &KeySource, req: &Request<S>) -> Optio
     }
 }
 
-mod query;
+pub mod query;
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,8 @@
 //!   "default_requires": Requirement,
 //!   "identity_header": "x-tollgate-identity",
 //!   "api_key": ApiKeyConfig,
-//!   "basic": BasicConfig
+//!   "basic": BasicConfig,
+//!   "jwt": {"providers": {"name": JwtProvider}, ...}   (see jwt_config)
 //! }
 //! ```
 //!
@@ -17,6 +18,7 @@
 
 use crate::api_key::ApiKeyConfig;
 use crate::basic::BasicConfig;
+use crate::jwt_config::{JwtConfig, RawJwtConfig};
 use crate::requirement::{Methods, Requirement};
 use serde::Deserialize;
 use tollgate_common::header::MutableHeaderName;
@@ -41,6 +43,7 @@ pub struct Config {
     pub identity_header: String,
     pub api_key: Option<ApiKeyConfig>,
     pub basic: Option<BasicConfig>,
+    pub jwt: Option<JwtConfig>,
     /// True when some rule has a `path` condition: a request whose path
     /// cannot be normalized is then refused (400) rather than let past it.
     pub has_path_rules: bool,
@@ -54,6 +57,7 @@ impl Default for Config {
             identity_header: DEFAULT_IDENTITY_HEADER.to_string(),
             api_key: None,
             basic: None,
+            jwt: None,
             has_path_rules: false,
         }
     }
@@ -68,6 +72,7 @@ struct RawConfig {
     identity_header: Option<MutableHeaderName>,
     api_key: Option<ApiKeyConfig>,
     basic: Option<BasicConfig>,
+    jwt: Option<RawJwtConfig>,
 }
 
 impl Config {
@@ -75,6 +80,7 @@ impl Config {
         Methods {
             api_key: self.api_key.as_ref(),
             basic: self.basic.as_ref(),
+            jwt: self.jwt.as_ref(),
         }
     }
 
@@ -95,6 +101,9 @@ impl Config {
         {
             names.push(h.as_str());
         }
+        if let Some(j) = &self.jwt {
+            names.extend(j.reserved_headers());
+        }
         names
     }
 }
@@ -102,7 +111,16 @@ impl Config {
 /// Parses the plugin configuration; empty configuration is `{}`.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let raw: RawConfig = tollgate_common::config::parse(bytes)?;
-    let config = Config {
+    let namespace: String = crate::cache::digest(&[bytes])
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let jwt = match raw.jwt {
+        Some(j) => Some(j.build(namespace).map_err(|e| ConfigError::new("jwt", e))?),
+        None => None,
+    };
+    let mut config = Config {
         rules: raw.rules,
         default_requires: raw.default_requires,
         identity_header: raw.identity_header.map_or_else(
@@ -111,6 +129,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         ),
         api_key: raw.api_key,
         basic: raw.basic,
+        jwt,
         has_path_rules: has_path_rules(bytes),
     };
     for (i, rule) in config.rules.iter().enumerate() {
@@ -118,6 +137,16 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     }
     if let Some(r) = &config.default_requires {
         check(&config, r, "default_requires")?;
+    }
+    let leaves: Vec<Requirement> = config
+        .rules
+        .iter()
+        .map(|r| &r.requires)
+        .chain(config.default_requires.as_ref())
+        .cloned()
+        .collect();
+    if let Some(j) = config.jwt.as_mut() {
+        leaves.iter().for_each(|r| prepare(j, r));
     }
     Ok(config)
 }
@@ -146,6 +175,23 @@ fn check(config: &Config, r: &Requirement, path: &str) -> Result<(), ConfigError
             format!("{path}.basic"),
             "needs the top-level basic configuration",
         )),
+        Requirement::Jwt {
+            provider,
+            audiences,
+        } => {
+            let field = match audiences {
+                None => format!("{path}.provider_name"),
+                Some(_) => format!("{path}.provider_and_audiences.provider_name"),
+            };
+            match &config.jwt {
+                None => Err(ConfigError::new(field, "needs the top-level jwt configuration")),
+                Some(j) if j.base(provider).is_none() => Err(ConfigError::new(
+                    field,
+                    format!("no provider {provider:?} in jwt.providers"),
+                )),
+                Some(_) => Ok(()),
+            }
+        }
         Requirement::Any(children) | Requirement::All(children) => {
             let name = if matches!(r, Requirement::Any(_)) {
                 "requires_any"
@@ -158,6 +204,20 @@ fn check(config: &Config, r: &Requirement, path: &str) -> Result<(), ConfigError
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// Prepares the provider variant of every `provider_and_audiences` leaf.
+fn prepare(jwt: &mut JwtConfig, r: &Requirement) {
+    match r {
+        Requirement::Jwt {
+            provider,
+            audiences: Some(a),
+        } => {
+            jwt.add_variant(provider, Some(a));
+        }
+        Requirement::Any(c) | Requirement::All(c) => c.iter().for_each(|c| prepare(jwt, c)),
+        _ => {}
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the reply or the header edits that follow.
 
 use crate::basic::Check;
+use crate::bearer::{KeySets, NoKeys};
 use crate::cache::Store;
 use crate::config::Config;
 use crate::edits::Edits;
@@ -20,6 +21,9 @@ pub enum Decision {
         reason: Reason,
         reply: LocalReply,
     },
+    /// Pause until these JWT providers' key sets are fetched, then decide
+    /// again.
+    Wait(Vec<usize>),
 }
 
 /// What the glue counts besides the decision.
@@ -27,12 +31,24 @@ pub enum Decision {
 pub struct Counts {
     pub cache_hits: u64,
     pub cache_misses: u64,
+    pub jwt_cache_hits: u64,
+    pub jwt_cache_misses: u64,
 }
 
 pub fn decide<S: RequestSource>(
     config: &Config,
     req: &Request<S>,
     store: &dyn Store,
+) -> (Decision, Counts) {
+    decide_with(config, req, store, &NoKeys)
+}
+
+/// [`decide`] with the glue's remote JWT key sets.
+pub fn decide_with<S: RequestSource>(
+    config: &Config,
+    req: &Request<S>,
+    store: &dyn Store,
+    keys: &dyn KeySets,
 ) -> (Decision, Counts) {
     let mut edits = Edits::default();
     for name in config.reserved_headers() {
@@ -62,19 +78,27 @@ pub fn decide<S: RequestSource>(
             Counts::default(),
         );
     };
-    let evaluator = Evaluator::new(config.methods(), req, store);
+    let evaluator = Evaluator::new(config.methods(), req, store).with_keys(keys);
     let outcome = evaluator.eval(requirement);
-    let counts = match evaluator.basic_check() {
-        Some(Check::Verified { cached: true, .. }) => Counts {
-            cache_hits: 1,
-            cache_misses: 0,
-        },
-        Some(Check::Verified { cached: false, .. } | Check::Rejected) => Counts {
-            cache_hits: 0,
-            cache_misses: 1,
-        },
-        _ => Counts::default(),
+    let jwt = evaluator.jwt_state();
+    let mut counts = Counts {
+        jwt_cache_hits: jwt.cache_hits.get(),
+        jwt_cache_misses: jwt.cache_misses.get(),
+        ..Counts::default()
     };
+    match evaluator.basic_check() {
+        Some(Check::Verified { cached: true, .. }) => counts.cache_hits = 1,
+        Some(Check::Verified { cached: false, .. } | Check::Rejected) => counts.cache_misses = 1,
+        _ => {}
+    }
+    let needs = jwt.needs.take();
+    let identified = matches!(&outcome, Outcome::Granted(g) if g.identity.is_some());
+    if !needs.is_empty() && !identified {
+        return (Decision::Wait(needs), counts);
+    }
+    for location in jwt.hide.take() {
+        crate::hide::token(&location, req, &mut edits);
+    }
     let decision = match outcome {
         Outcome::Granted(grant) => allow(config, req, grant, edits),
         Outcome::Missing => deny(
@@ -121,15 +145,34 @@ fn deny(config: &Config, requirement: &Requirement, reason: Reason, why: String)
         Reason::Forbidden => LocalReply::forbidden(why),
         Reason::LockedOut(secs) => LocalReply::too_many_requests(why, secs),
         Reason::BadRequest => LocalReply::bad_request(why),
+        Reason::Jwt(r) if r.status() == 403 => LocalReply::forbidden(why),
+        Reason::Jwt(r) => {
+            let mut reply = LocalReply::unauthorized(why);
+            for challenge in challenges(config, requirement) {
+                let challenge = match &config.jwt {
+                    Some(j) if challenge.starts_with("Bearer") => {
+                        crate::jwt::www_authenticate(&j.realm, r)
+                    }
+                    _ => challenge,
+                };
+                reply = reply.with_header("www-authenticate", challenge);
+            }
+            reply
+        }
+        Reason::Unavailable => LocalReply::unavailable(why),
     };
     Decision::Deny { reason, reply }
 }
 
 /// `WWW-Authenticate` challenges for the methods a requirement uses.
 fn challenges(config: &Config, requirement: &Requirement) -> Vec<String> {
-    let (mut api_key, mut basic) = (false, false);
-    uses(requirement, &mut api_key, &mut basic, config);
+    let mut used = [false; 3];
+    uses(requirement, &mut used, config);
+    let [api_key, basic, jwt] = used;
     let mut out = Vec::new();
+    if let (true, Some(j)) = (jwt, &config.jwt) {
+        out.push(crate::jwt::www_authenticate(&j.realm, crate::jwt::Reason::Missing));
+    }
     if let (true, Some(b)) = (basic, &config.basic) {
         out.push(format!("Basic realm=\"{}\"", b.realm.0));
     }
@@ -139,19 +182,22 @@ fn challenges(config: &Config, requirement: &Requirement) -> Vec<String> {
     out
 }
 
-fn uses(r: &Requirement, api_key: &mut bool, basic: &mut bool, config: &Config) {
+/// Which of api_key, basic and JWT a requirement uses.
+fn uses(r: &Requirement, used: &mut [bool; 3], config: &Config) {
     match r {
-        Requirement::ApiKey { .. } => *api_key = true,
-        Requirement::Basic => *basic = true,
-        Requirement::Any(c) | Requirement::All(c) => {
-            c.iter().for_each(|c| uses(c, api_key, basic, config))
-        }
+        Requirement::ApiKey { .. } => used[0] = true,
+        Requirement::Basic => used[1] = true,
+        Requirement::Jwt { .. } => used[2] = true,
+        Requirement::Any(c) | Requirement::All(c) => c.iter().for_each(|c| uses(c, used, config)),
         Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
-            *api_key |= config.api_key.is_some();
-            *basic |= config.basic.is_some();
+            used[0] |= config.api_key.is_some();
+            used[1] |= config.basic.is_some();
+            used[2] |= config.jwt.is_some();
         }
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod jwt_tests;

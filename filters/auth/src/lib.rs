@@ -1,112 +1,80 @@
 //! The auth filter's proxy-wasm glue. All decisions live in the plain
-//! modules (`decide`, `requirement`, `api_key`, `basic`, `htpasswd`,
-//! `cache`), tested natively; this file reads the request through the host,
-//! applies the decision and counts it.
+//! modules (`decide`, `requirement`, `api_key`, `basic`, `htpasswd`, `jwt`,
+//! `bearer`, `cache`, `token_cache`, `jwks_store`), tested natively; the
+//! glue (`flow`, `vm`, `stats` and this file) reads the request through the
+//! host, fetches remote JWKS, applies the decision and counts it.
 
 pub mod api_key;
 pub mod basic;
+pub mod bearer;
 pub mod cache;
 pub mod config;
 pub mod decide;
 pub mod edits;
+mod flow;
+pub mod hide;
 pub mod htpasswd;
+pub mod jwks_store;
 pub mod jwt;
+pub mod jwt_config;
 pub mod requirement;
+mod stats;
+pub mod token_cache;
+mod vm;
+pub mod ext_authz;
 
-use cache::Store;
-use config::Config;
-use decide::Decision;
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use requirement::Reason;
-use std::rc::Rc;
-use tollgate_common::host::{self, Counter, HostHeaders, HostRequest};
-use tollgate_common::Request;
+use std::time::Duration;
+use tollgate_common::host;
+use vm::{HostStore, Plugin};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::<Root>::default() });
+    proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> {
+        Box::new(Root { id, plugin: Plugin::default() })
+    });
 }}
 
-/// Counters under `tollgate.auth.`.
-#[derive(Clone, Copy, Default)]
-struct Stats {
-    allowed: Counter,
-    denied: Counter,
-    denied_missing: Counter,
-    denied_invalid: Counter,
-    denied_forbidden: Counter,
-    denied_locked_out: Counter,
-    denied_bad_request: Counter,
-    cache_hits: Counter,
-    cache_misses: Counter,
-}
+/// How often a root context checks its remote key sets.
+const TICK: Duration = Duration::from_secs(1);
 
-impl Stats {
-    fn define() -> Stats {
-        let c = |n: &str| Counter::define(&format!("tollgate.auth.{n}"));
-        Stats {
-            allowed: c("allowed"),
-            denied: c("denied"),
-            denied_missing: c("denied.missing"),
-            denied_invalid: c("denied.invalid"),
-            denied_forbidden: c("denied.forbidden"),
-            denied_locked_out: c("denied.locked_out"),
-            denied_bad_request: c("denied.bad_request"),
-            cache_hits: c("cache_hits"),
-            cache_misses: c("cache_misses"),
-        }
-    }
-
-    fn denied(&self, reason: Reason) -> Counter {
-        match reason {
-            Reason::Missing => self.denied_missing,
-            Reason::Invalid => self.denied_invalid,
-            Reason::Forbidden => self.denied_forbidden,
-            Reason::LockedOut(_) => self.denied_locked_out,
-            Reason::BadRequest => self.denied_bad_request,
-        }
-    }
-}
-
-/// Proxy-wasm shared data: one store for every worker's VM of this vm_id.
-struct HostStore;
-
-impl Store for HostStore {
-    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
-        hostcalls::get_shared_data(key).unwrap_or((None, None))
-    }
-
-    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
-        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
-    }
-}
-
-#[derive(Default)]
 struct Root {
-    config: Rc<Config>,
-    stats: Stats,
+    id: u32,
+    plugin: Plugin,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
+        flow::on_response(&self.plugin, self.id, token, headers, body);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        self.stats = Stats::define();
-        match host::configure("auth", config::parse) {
-            Some(config) => {
-                self.config = Rc::new(config);
-                true
-            }
-            None => false,
+        let stats = stats::Stats::define();
+        let Some(config) = host::configure("auth", config::parse) else {
+            return false;
+        };
+        self.plugin = Plugin::new(config, stats);
+        let remotes = self.plugin.remotes();
+        for &base in &remotes {
+            jwks_store::init_lease(&HostStore, &self.plugin.lease_key(base));
         }
+        if !remotes.is_empty() {
+            let _ = proxy_wasm::hostcalls::set_tick_period(TICK);
+        }
+        true
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn on_tick(&mut self) {
+        flow::tick(&self.plugin, self.id);
+    }
+
+    fn create_http_context(&self, id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Filter {
-            config: self.config.clone(),
-            stats: self.stats,
+            id,
+            plugin: self.plugin.clone(),
         }))
     }
 
@@ -116,33 +84,26 @@ impl RootContext for Root {
 }
 
 struct Filter {
-    config: Rc<Config>,
-    stats: Stats,
+    id: u32,
+    plugin: Plugin,
 }
 
-impl Context for Filter {}
+impl Context for Filter {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
+        flow::on_response(&self.plugin, self.id, token, headers, body);
+    }
+
+    fn on_done(&mut self) -> bool {
+        self.plugin.vm.borrow_mut().forget(self.id);
+        true
+    }
+}
 
 /// The filter adds nothing to responses, so a local reply passing back
 /// through `on_http_response_headers` (the default: continue) gets nothing
 /// twice.
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let req = Request::new(HostRequest);
-        let (decision, counts) = decide::decide(&self.config, &req, &HostStore);
-        self.stats.cache_hits.add(counts.cache_hits);
-        self.stats.cache_misses.add(counts.cache_misses);
-        match decision {
-            Decision::Allow { edits, .. } => {
-                edits.apply(&mut HostHeaders::request());
-                self.stats.allowed.inc();
-                Action::Continue
-            }
-            Decision::Deny { reason, reply } => {
-                self.stats.denied.inc();
-                self.stats.denied(reason).inc();
-                host::send_reply(&reply);
-                Action::Pause
-            }
-        }
+        flow::run(&self.plugin, self.id, self.id, true, false)
     }
 }

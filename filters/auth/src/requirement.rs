@@ -2,6 +2,7 @@
 //!
 //! A requirement is a JSON object with exactly one key:
 //! `{"api_key": {"allowed_clients": [...]}}`, `{"basic": {}}`,
+//! `{"provider_name": "p"}`, `{"provider_and_audiences": {..}}` (JWT),
 //! `{"requires_any": [...]}`, `{"requires_all": [...]}`,
 //! `{"allow_missing": {}}`, `{"allow_missing_or_failed": {}}`.
 //! New methods (JWT providers, external authorization) are new leaves: a
@@ -10,13 +11,15 @@
 
 use crate::api_key::ApiKeyConfig;
 use crate::basic::{BasicConfig, Check};
+use crate::bearer::{JwtState, KeySets, NoKeys};
 use crate::cache::Store;
+use crate::jwt_config::JwtConfig;
 use serde::Deserialize;
 use std::cell::OnceCell;
 use tollgate_common::request::{Request, RequestSource};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "RawRequirement")]
+#[serde(try_from = "raw::RawRequirement")]
 pub enum Requirement {
     /// A known API key; with `allowed_clients`, one of those clients.
     ApiKey {
@@ -24,6 +27,11 @@ pub enum Requirement {
     },
     /// Valid HTTP Basic credentials.
     Basic,
+    /// A JWT of the named provider; `audiences` replace the provider's.
+    Jwt {
+        provider: String,
+        audiences: Option<Vec<String>>,
+    },
     /// The first child that succeeds; when none does, the first failure
     /// (a bad credential outranks a missing one).
     Any(Vec<Requirement>),
@@ -36,71 +44,7 @@ pub enum Requirement {
     AllowMissingOrFailed,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequirement {
-    api_key: Option<ApiKeyRequirement>,
-    basic: Option<Empty>,
-    requires_any: Option<Vec<Requirement>>,
-    requires_all: Option<Vec<Requirement>>,
-    allow_missing: Option<Empty>,
-    allow_missing_or_failed: Option<Empty>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Empty {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ApiKeyRequirement {
-    allowed_clients: Option<Vec<String>>,
-}
-
-impl TryFrom<RawRequirement> for Requirement {
-    type Error = String;
-    fn try_from(r: RawRequirement) -> Result<Self, String> {
-        let mut found = Vec::new();
-        if let Some(a) = r.api_key {
-            found.push(Requirement::ApiKey {
-                allowed_clients: a.allowed_clients,
-            });
-        }
-        if r.basic.is_some() {
-            found.push(Requirement::Basic);
-        }
-        for (list, make) in [
-            (
-                r.requires_any,
-                Requirement::Any as fn(Vec<Requirement>) -> Requirement,
-            ),
-            (r.requires_all, Requirement::All),
-        ] {
-            match list {
-                Some(l) if l.is_empty() => {
-                    return Err("requires_any / requires_all must not be empty".into())
-                }
-                Some(l) => found.push(make(l)),
-                None => {}
-            }
-        }
-        if r.allow_missing.is_some() {
-            found.push(Requirement::AllowMissing);
-        }
-        if r.allow_missing_or_failed.is_some() {
-            found.push(Requirement::AllowMissingOrFailed);
-        }
-        let mut it = found.into_iter();
-        match (it.next(), it.next()) {
-            (Some(req), None) => Ok(req),
-            _ => Err(
-                "a requirement has exactly one of api_key, basic, requires_any, \
-                      requires_all, allow_missing, allow_missing_or_failed"
-                    .into(),
-            ),
-        }
-    }
-}
+mod raw;
 
 /// Why a request is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +59,10 @@ pub enum Reason {
     LockedOut(u64),
     /// The request cannot be judged (400).
     BadRequest,
+    /// A bad JWT: 401, or 403 for `bad_audience`.
+    Jwt(crate::jwt::Reason),
+    /// A JWT provider's key set cannot be had (503).
+    Unavailable,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,6 +84,7 @@ pub enum Outcome {
 pub struct Methods<'a> {
     pub api_key: Option<&'a ApiKeyConfig>,
     pub basic: Option<&'a BasicConfig>,
+    pub jwt: Option<&'a JwtConfig>,
 }
 
 /// Evaluates requirements for one request. Each method checks the request
@@ -146,6 +95,7 @@ pub struct Evaluator<'a, S> {
     store: &'a dyn Store,
     api_key: OnceCell<Option<Result<String, ()>>>,
     basic: OnceCell<Check>,
+    jwt: JwtState<'a>,
 }
 
 impl<'a, S: RequestSource> Evaluator<'a, S> {
@@ -156,7 +106,19 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
             store,
             api_key: OnceCell::new(),
             basic: OnceCell::new(),
+            jwt: JwtState::new(&NoKeys),
         }
+    }
+
+    /// Remote JWT key sets (the glue's; none by default).
+    pub fn with_keys(mut self, keys: &'a dyn KeySets) -> Self {
+        self.jwt = JwtState::new(keys);
+        self
+    }
+
+    /// The JWT checks that ran (cache counters, key sets to wait for).
+    pub fn jwt_state(&self) -> &JwtState<'a> {
+        &self.jwt
     }
 
     /// The Basic check, if one ran (for the cache counters).
@@ -168,6 +130,16 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
         match r {
             Requirement::ApiKey { allowed_clients } => self.api_key(allowed_clients.as_deref()),
             Requirement::Basic => self.basic(),
+            Requirement::Jwt {
+                provider,
+                audiences,
+            } => match self.methods.jwt {
+                Some(j) => match j.variant(provider, audiences.as_deref()) {
+                    Some(v) => self.jwt.eval(j, v, self.req, self.store),
+                    None => Outcome::Denied(Reason::Invalid, "unknown JWT provider".into()),
+                },
+                None => Outcome::Denied(Reason::Invalid, "JWT is not configured".into()),
+            },
             Requirement::Any(children) => {
                 let mut failure = None;
                 for c in children {
@@ -220,6 +192,11 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
         }
         if self.methods.basic.is_some() {
             out.push(self.basic());
+        }
+        if let Some(j) = self.methods.jwt {
+            for v in 0..j.names.len() {
+                out.push(self.jwt.eval(j, v, self.req, self.store));
+            }
         }
         out
     }

@@ -152,7 +152,8 @@ fn cache_counts() {
         n,
         Counts {
             cache_hits: 0,
-            cache_misses: 1
+            cache_misses: 1,
+            ..Counts::default()
         }
     );
     let (d, n) = decide(&c, &request(&h), &store);
@@ -167,7 +168,8 @@ fn cache_counts() {
         n,
         Counts {
             cache_hits: 1,
-            cache_misses: 0
+            cache_misses: 0,
+            ..Counts::default()
         }
     );
 }

@@ -1,0 +1,118 @@
+//! The small typed values of the `ext_authz` block, each checked where it
+//! is read so that errors name its field.
+
+use super::super::headers::is_framing;
+use serde::Deserialize;
+use tollgate_common::duration::Duration;
+use tollgate_common::header::HeaderValue;
+
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// `http(s)://host[:port][/path]`; only the authority is used (Envoy sends
+/// the check to `path_prefix` + the client's path, not to this path).
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub(super) struct Uri(pub(super) String);
+
+impl TryFrom<String> for Uri {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        authority_of(&s).map(Uri)
+    }
+}
+
+pub fn authority_of(uri: &str) -> Result<String, String> {
+    let bad = |why: &str| format!("invalid uri {uri:?}: {why}");
+    let lower = uri.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+        .ok_or_else(|| bad("expected http://host[:port][/path]"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or_default();
+    if authority.is_empty() {
+        return Err(bad("no host"));
+    }
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b);
+    if !authority.bytes().all(ok) {
+        return Err(bad(
+            "the host may hold only letters, digits, '-', '.', ':', '[', ']'",
+        ));
+    }
+    Ok(authority.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub(super) struct Cluster(pub(super) String);
+
+impl TryFrom<String> for Cluster {
+    type Error = &'static str;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s.is_empty() {
+            Err("must not be empty")
+        } else {
+            Ok(Cluster(s))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "Duration")]
+pub(super) struct Timeout(pub(super) Duration);
+
+impl TryFrom<Duration> for Timeout {
+    type Error = String;
+    fn try_from(d: Duration) -> Result<Self, String> {
+        if d.as_millis() > MAX_TIMEOUT_MS {
+            Err(format!("must be at most {MAX_TIMEOUT_MS}ms"))
+        } else {
+            Ok(Timeout(d))
+        }
+    }
+}
+
+/// Empty, or `/` followed by path characters (no query, fragment, space or
+/// control characters: it becomes part of `:path`).
+#[derive(Deserialize, Default)]
+#[serde(try_from = "String")]
+pub(super) struct PathPrefix(pub(super) String);
+
+impl TryFrom<String> for PathPrefix {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if s.is_empty() {
+            return Ok(PathPrefix(s));
+        }
+        if !s.starts_with('/') {
+            return Err(format!("{s:?} must start with '/'"));
+        }
+        if s.bytes()
+            .any(|b| b <= b' ' || b == 0x7f || b == b'?' || b == b'#')
+        {
+            return Err(format!(
+                "{s:?} must not hold '?', '#', spaces or control characters"
+            ));
+        }
+        Ok(PathPrefix(s))
+    }
+}
+
+/// A `headers_to_add` entry: Envoy's `HeaderValue` (no pseudo-headers, no
+/// `host`), and no header that frames the message (the check has no body).
+#[derive(Deserialize)]
+#[serde(try_from = "HeaderValue")]
+pub(super) struct AddedHeader(pub(super) HeaderValue);
+
+impl TryFrom<HeaderValue> for AddedHeader {
+    type Error = String;
+    fn try_from(h: HeaderValue) -> Result<Self, String> {
+        let name = h.key.as_str();
+        if is_framing(name) {
+            return Err(format!(
+                "header {name:?} cannot be added to the check request"
+            ));
+        }
+        Ok(AddedHeader(h))
+    }
+}

@@ -1,0 +1,110 @@
+//! Envoy's `HttpStatus` for `status_on_error`: `{"code": 403}` or the enum
+//! name Envoy's JSON uses (`"Forbidden"`, `"ServiceUnavailable"`, ...).
+//! 4xx or 5xx only: a failure must never look like a success.
+
+use serde::de::{Error, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HttpStatus {
+    code: StatusCode,
+}
+
+impl HttpStatus {
+    pub(crate) fn code(self) -> u16 {
+        self.code.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StatusCode(u16);
+
+const NAMES: &[(&str, u16)] = &[
+    ("BadRequest", 400),
+    ("Unauthorized", 401),
+    ("Forbidden", 403),
+    ("NotFound", 404),
+    ("TooManyRequests", 429),
+    ("InternalServerError", 500),
+    ("BadGateway", 502),
+    ("ServiceUnavailable", 503),
+    ("GatewayTimeout", 504),
+];
+
+const EXPECTED: &str = "a 4xx or 5xx status such as 403 or \"Forbidden\"";
+
+struct StatusVisitor;
+
+impl Visitor<'_> for StatusVisitor {
+    type Value = StatusCode;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(EXPECTED)
+    }
+
+    fn visit_u64<E: Error>(self, n: u64) -> Result<StatusCode, E> {
+        match u16::try_from(n) {
+            Ok(c @ 400..=599) => Ok(StatusCode(c)),
+            _ => Err(E::custom(format!("expected {EXPECTED}, got {n}"))),
+        }
+    }
+
+    fn visit_i64<E: Error>(self, n: i64) -> Result<StatusCode, E> {
+        match u64::try_from(n) {
+            Ok(n) => self.visit_u64(n),
+            Err(_) => Err(E::custom(format!("expected {EXPECTED}, got {n}"))),
+        }
+    }
+
+    fn visit_f64<E: Error>(self, n: f64) -> Result<StatusCode, E> {
+        Err(E::custom(format!("expected {EXPECTED}, got {n}")))
+    }
+
+    fn visit_str<E: Error>(self, s: &str) -> Result<StatusCode, E> {
+        NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, c)| StatusCode(*c))
+            .ok_or_else(|| E::custom(format!("expected {EXPECTED}, got {s:?}")))
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StatusCode, D::Error> {
+        d.deserialize_any(StatusVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(json: &str) -> Result<u16, String> {
+        serde_json::from_str::<HttpStatus>(json)
+            .map(HttpStatus::code)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn numbers_and_names() {
+        assert_eq!(code(r#"{"code": 403}"#), Ok(403));
+        assert_eq!(code(r#"{"code": 503}"#), Ok(503));
+        assert_eq!(code(r#"{"code": "ServiceUnavailable"}"#), Ok(503));
+        assert_eq!(code(r#"{"code": "Unauthorized"}"#), Ok(401));
+        for bad in [
+            r#"{"code": 200}"#,
+            r#"{"code": 302}"#,
+            r#"{"code": 600}"#,
+            r#"{"code": -1}"#,
+            r#"{"code": 403.5}"#,
+            r#"{"code": "OK"}"#,
+            r#"{"code": 403, "x": 1}"#,
+            r#"{}"#,
+        ] {
+            assert!(code(bad).is_err(), "{bad}");
+        }
+        assert!(code(r#"{"code": 200}"#).unwrap_err().contains("4xx or 5xx"));
+    }
+}

@@ -1,0 +1,188 @@
+//! What one VM (one worker) keeps besides shared data: the parsed copy of
+//! each remote key set, and the fetches in flight with the requests waiting
+//! for them. Root and HTTP contexts of the VM share it through an `Rc`.
+
+use crate::bearer::KeySets;
+use crate::cache::Store;
+use crate::config::Config;
+use crate::jwks_store;
+use crate::jwt::{Jwks, JwksSource, RemoteJwks};
+use crate::stats::Stats;
+use proxy_wasm::hostcalls;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+
+/// Proxy-wasm shared data: one store for every worker's VM of this vm_id.
+pub(crate) struct HostStore;
+
+impl Store for HostStore {
+    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        hostcalls::get_shared_data(key).unwrap_or((None, None))
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// One remote provider's state in this VM.
+#[derive(Default)]
+pub(crate) struct Slot {
+    /// The parsed set and the fetch time it was stored with.
+    pub parsed: Option<(u64, Rc<Jwks>)>,
+    /// The token of this VM's fetch, if one is under way.
+    pub in_flight: Option<u32>,
+    /// Contexts paused until the fetch ends.
+    pub waiters: Vec<u32>,
+    /// When this VM last failed to fetch (requests then do not wait).
+    pub failed_at: Option<u64>,
+}
+
+/// A fetch under way: its provider and the context whose callback gets it.
+pub(crate) struct Call {
+    pub token: u32,
+    pub base: usize,
+    pub owner: u32,
+}
+
+#[derive(Default)]
+pub(crate) struct Vm {
+    pub slots: Vec<Slot>,
+    pub calls: Vec<Call>,
+    /// How often each paused context was woken: a request waits at most
+    /// once per remote provider (and once more for an unknown `kid`).
+    pub rounds: Vec<(u32, usize)>,
+}
+
+impl Vm {
+    pub fn rounds(&self, ctx: u32) -> usize {
+        self.rounds.iter().find(|r| r.0 == ctx).map_or(0, |r| r.1)
+    }
+
+    pub fn add_round(&mut self, ctx: u32) {
+        match self.rounds.iter_mut().find(|r| r.0 == ctx) {
+            Some(r) => r.1 += 1,
+            None => self.rounds.push((ctx, 1)),
+        }
+    }
+
+    /// Forgets a context that ended: its waits, rounds and the fetches whose
+    /// answers would have gone to it (the root's tick takes those over).
+    pub fn forget(&mut self, ctx: u32) {
+        self.rounds.retain(|r| r.0 != ctx);
+        for s in &mut self.slots {
+            s.waiters.retain(|w| *w != ctx);
+        }
+        let slots = &mut self.slots;
+        self.calls.retain(|c| {
+            let owned = c.owner == ctx;
+            if owned {
+                if let Some(s) = slots.get_mut(c.base) {
+                    s.in_flight = None;
+                }
+            }
+            !owned
+        });
+    }
+}
+
+/// Everything a context needs; cheap to clone.
+#[derive(Clone, Default)]
+pub(crate) struct Plugin {
+    pub config: Rc<Config>,
+    pub stats: Stats,
+    pub vm: Rc<RefCell<Vm>>,
+}
+
+impl Plugin {
+    pub fn new(config: Config, stats: Stats) -> Plugin {
+        let n = config.jwt.as_ref().map_or(0, |j| j.names.len());
+        let vm = Vm {
+            slots: (0..n).map(|_| Slot::default()).collect(),
+            calls: Vec::new(),
+            rounds: Vec::new(),
+        };
+        Plugin {
+            config: Rc::new(config),
+            stats,
+            vm: Rc::new(RefCell::new(vm)),
+        }
+    }
+
+    /// Provider `base`'s remote JWKS settings, if it has them.
+    pub fn remote(&self, base: usize) -> Option<&RemoteJwks> {
+        let j = self.config.jwt.as_ref()?;
+        match &j.variants.get(base)?.provider.jwks {
+            JwksSource::Remote(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Indices of the providers with a remote JWKS.
+    pub fn remotes(&self) -> Vec<usize> {
+        let n = self.config.jwt.as_ref().map_or(0, |j| j.names.len());
+        (0..n).filter(|&b| self.remote(b).is_some()).collect()
+    }
+
+    pub fn key(&self, base: usize) -> String {
+        let ns = self.config.jwt.as_ref().map_or("", |j| j.namespace.as_str());
+        jwks_store::key(ns, base)
+    }
+
+    pub fn lease_key(&self, base: usize) -> String {
+        let ns = self.config.jwt.as_ref().map_or("", |j| j.namespace.as_str());
+        jwks_store::lease_key(ns, base)
+    }
+}
+
+/// The glue's [`KeySets`]: shared data, parsed once per VM and fetch.
+pub(crate) struct HostKeys<'a> {
+    pub plugin: &'a Plugin,
+    /// False when the request was already woken once for this fetch.
+    pub wait: bool,
+}
+
+impl KeySets for HostKeys<'_> {
+    fn get(&self, base: usize, remote: &RemoteJwks) -> Option<Rc<Jwks>> {
+        let now = now_ms();
+        let (at, json) = jwks_store::read(&HostStore, &self.plugin.key(base))?;
+        let duration = u64::try_from(remote.cache_duration.as_millis()).unwrap_or(u64::MAX);
+        if !jwks_store::usable(at, now, duration) {
+            return None;
+        }
+        let mut vm = self.plugin.vm.borrow_mut();
+        let slot = vm.slots.get_mut(base)?;
+        match &slot.parsed {
+            Some((parsed_at, jwks)) if *parsed_at == at => Some(jwks.clone()),
+            _ => {
+                let jwks = Rc::new(Jwks::parse(&json).ok()?.0);
+                slot.parsed = Some((at, jwks.clone()));
+                Some(jwks)
+            }
+        }
+    }
+
+    fn may_wait(&self, base: usize) -> bool {
+        let now = now_ms();
+        let vm = self.plugin.vm.borrow();
+        let failed = vm
+            .slots
+            .get(base)
+            .and_then(|s| s.failed_at)
+            .is_some_and(|f| now < f.saturating_add(jwks_store::FAILURE_BACKOFF_MS));
+        self.wait && !failed
+    }
+
+    fn may_refetch(&self, base: usize, refetch_interval_ms: u64) -> bool {
+        jwks_store::fetched_at(&HostStore, &self.plugin.key(base))
+            .is_some_and(|at| now_ms() >= at.saturating_add(refetch_interval_ms))
+    }
+}

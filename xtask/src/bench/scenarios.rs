@@ -1,0 +1,330 @@
+//! What `cargo xtask bench` measures: one Envoy bootstrap per scenario, each
+//! Tollgate filter next to the native Envoy filter doing the same work, with
+//! the configurations of the README examples cut down to that work.
+//!
+//! Adding a scenario is one entry in [`all`]: its filters, the native
+//! scenario it is held against, its goal, and what proves it ran.
+//! `bootstrap.rs` turns one into an Envoy configuration.
+
+use serde_json::{json, Value};
+
+/// The one API key every auth scenario accepts (sent on every request).
+const API_KEY: &str = "bench-key-1";
+/// htpasswd line for user `bench`, password `bench-password`
+/// (`htpasswd -nbs bench bench-password`).
+const HTPASSWD_SHA: &str = "bench:{SHA}o3cOkwHD7Gf2y1wTOReNwr96zYY=\n";
+/// `Basic base64("bench:bench-password")`.
+const BASIC_CREDENTIALS: &str = "Basic YmVuY2g6YmVuY2gtcGFzc3dvcmQ=";
+/// A bucket no run can empty: the filter does all its work and never limits.
+const HUGE_BUCKET: u64 = 1_000_000_000;
+/// Header the auth filter sets; the native filters are told to set it too.
+const IDENTITY: &str = "x-tollgate-identity";
+
+/// Every scenario gets the same request, so the baseline parses the same
+/// bytes; each filter looks only at the header it is configured for.
+pub fn common_headers() -> Vec<(String, String)> {
+    vec![
+        ("x-api-key".into(), API_KEY.into()),
+        ("authorization".into(), BASIC_CREDENTIALS.into()),
+    ]
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// Plain Envoy: what every other scenario's added CPU is measured from.
+    Baseline,
+    /// A no-op proxy-wasm filter: the ABI crossing every wasm filter pays.
+    Floor,
+    Tollgate,
+    Native,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Baseline => "baseline",
+            Kind::Floor => "floor",
+            Kind::Tollgate => "tollgate",
+            Kind::Native => "native",
+        }
+    }
+}
+
+pub enum Filter {
+    /// `dist/<module>.wasm` with this plugin configuration.
+    Wasm { module: &'static str, config: Value },
+    /// An Envoy filter by name and config type (short type name after
+    /// `envoy.extensions.filters.http.`).
+    Native {
+        name: &'static str,
+        type_name: &'static str,
+        config: Value,
+    },
+}
+
+/// What the issue holds a Tollgate scenario to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Goal {
+    /// Added CPU at most this many µs above the no-op floor's.
+    OverFloor(f64),
+    /// Added CPU at most this multiple of the native equivalent's (JWT).
+    #[allow(dead_code)]
+    TimesNative(f64),
+}
+
+pub struct Scenario {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub kind: Kind,
+    /// For a Tollgate scenario: the native scenario doing the same work.
+    pub native: Option<&'static str>,
+    pub goal: Option<Goal>,
+    pub filters: Vec<Filter>,
+    /// Response headers that prove the filters ran (checked before measuring;
+    /// every response must also be a 2xx, so auth scenarios prove themselves).
+    pub proof: &'static [&'static str],
+    /// What wrk sends.
+    pub headers: Vec<(String, String)>,
+    /// A wrk Lua script (e.g. a new token on every request), if any.
+    pub script: Option<String>,
+}
+
+impl Scenario {
+    fn new(name: &'static str, title: &'static str, kind: Kind) -> Scenario {
+        Scenario {
+            name,
+            title,
+            kind,
+            native: None,
+            goal: None,
+            filters: vec![],
+            proof: &[],
+            headers: common_headers(),
+            script: None,
+        }
+    }
+
+    fn against(mut self, native: &'static str) -> Scenario {
+        self.native = Some(native);
+        self
+    }
+
+    fn goal(mut self, goal: Goal) -> Scenario {
+        self.goal = Some(goal);
+        self
+    }
+
+    fn filter(mut self, f: Filter) -> Scenario {
+        self.filters.push(f);
+        self
+    }
+
+    fn proof(mut self, headers: &'static [&'static str]) -> Scenario {
+        self.proof = headers;
+        self
+    }
+}
+
+fn wasm(module: &'static str, config: Value) -> Filter {
+    Filter::Wasm { module, config }
+}
+
+fn native(name: &'static str, type_name: &'static str, config: Value) -> Filter {
+    Filter::Native {
+        name,
+        type_name,
+        config,
+    }
+}
+
+fn headers_config() -> Value {
+    json!({
+        "request_headers_to_add": [{"header": {"key": "x-bench", "value": "1"},
+                                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+        "response_headers_to_add": [{"header": {"key": "x-served-by", "value": "tollgate"},
+                                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
+    })
+}
+
+fn native_headers() -> Filter {
+    let c = headers_config();
+    let op = |h: &Value| json!({"append": h});
+    let ops =
+        |key: &str| -> Vec<Value> { c[key].as_array().into_iter().flatten().map(op).collect() };
+    native(
+        "envoy.filters.http.header_mutation",
+        "header_mutation.v3.HeaderMutation",
+        json!({"mutations": {
+            "request_mutations": ops("request_headers_to_add"),
+            "response_mutations": ops("response_headers_to_add")
+        }}),
+    )
+}
+
+fn api_key() -> Filter {
+    wasm(
+        "auth",
+        json!({
+            "api_key": {"credentials": [{"key": API_KEY, "client": "bench"}],
+                        "key_sources": [{"header": "x-api-key"}]},
+            "default_requires": {"api_key": {}}
+        }),
+    )
+}
+
+fn native_api_key() -> Filter {
+    native(
+        "envoy.filters.http.api_key_auth",
+        "api_key_auth.v3.ApiKeyAuth",
+        json!({
+            "credentials": [{"key": API_KEY, "client": "bench"}],
+            "key_sources": [{"header": "x-api-key"}],
+            "forwarding": {"header": IDENTITY}
+        }),
+    )
+}
+
+fn bucket() -> Value {
+    json!({"max_tokens": HUGE_BUCKET, "tokens_per_fill": HUGE_BUCKET, "fill_interval": "1s"})
+}
+
+fn ratelimit() -> Filter {
+    wasm(
+        "ratelimit",
+        json!({"token_bucket": bucket(), "response_headers": "DRAFT_VERSION_03"}),
+    )
+}
+
+fn native_ratelimit() -> Filter {
+    let all = json!({"numerator": 100, "denominator": "HUNDRED"});
+    native(
+        "envoy.filters.http.local_ratelimit",
+        "local_ratelimit.v3.LocalRateLimit",
+        json!({
+            "stat_prefix": "bench",
+            "token_bucket": bucket(),
+            "filter_enabled": {"runtime_key": "bench_enabled", "default_value": all},
+            "filter_enforced": {"runtime_key": "bench_enforced", "default_value": all},
+            "enable_x_ratelimit_headers": "DRAFT_VERSION_03"
+        }),
+    )
+}
+
+/// Every scenario, in the order the report lists them.
+pub fn all() -> Vec<Scenario> {
+    use Kind::*;
+    vec![
+        Scenario::new("plain", "plain Envoy (router only)", Baseline),
+        Scenario::new("noop", "no-op wasm filter (the floor)", Floor)
+            .filter(wasm("noop", json!(null))),
+        Scenario::new("noop-header", "no-op wasm + 1 response header", Floor)
+            .filter(wasm("noop", json!("add-response-header")))
+            .proof(&["x-noop"]),
+        Scenario::new(
+            "headers",
+            "headers: +1 request, +1 response header",
+            Tollgate,
+        )
+        .against("native-headers")
+        .goal(Goal::OverFloor(2.0))
+        .filter(wasm("headers", headers_config()))
+        .proof(&["x-served-by"]),
+        Scenario::new("native-headers", "header_mutation, same mutations", Native)
+            .filter(native_headers())
+            .proof(&["x-served-by"]),
+        Scenario::new("api-key", "auth: API key from a header", Tollgate)
+            .against("native-api-key")
+            .goal(Goal::OverFloor(2.0))
+            .filter(api_key()),
+        Scenario::new("native-api-key", "api_key_auth", Native).filter(native_api_key()),
+        Scenario::new("basic-sha", "auth: Basic, {SHA} htpasswd", Tollgate)
+            .against("native-basic-sha")
+            .goal(Goal::OverFloor(2.0))
+            .filter(wasm(
+                "auth",
+                json!({"basic": {"users": HTPASSWD_SHA}, "default_requires": {"basic": {}}}),
+            )),
+        Scenario::new("native-basic-sha", "basic_auth, {SHA}", Native).filter(native(
+            "envoy.filters.http.basic_auth",
+            "basic_auth.v3.BasicAuth",
+            json!({"users": {"inline_string": HTPASSWD_SHA}, "forward_username_header": IDENTITY}),
+        )),
+        Scenario::new("ratelimit", "ratelimit: local, never limiting", Tollgate)
+            .against("native-ratelimit")
+            .goal(Goal::OverFloor(2.0))
+            .filter(ratelimit())
+            .proof(&["x-ratelimit-limit"]),
+        Scenario::new("native-ratelimit", "local_ratelimit, same bucket", Native)
+            .filter(native_ratelimit())
+            .proof(&["x-ratelimit-limit"]),
+        Scenario::new("chain", "chain: api key + ratelimit + headers", Tollgate)
+            .against("native-chain")
+            .filter(api_key())
+            .filter(ratelimit())
+            .filter(wasm("headers", headers_config()))
+            .proof(&["x-served-by", "x-ratelimit-limit"]),
+        Scenario::new(
+            "native-chain",
+            "api_key_auth + local_ratelimit + header_mutation",
+            Native,
+        )
+        .filter(native_api_key())
+        .filter(native_ratelimit())
+        .filter(native_headers())
+        .proof(&["x-served-by", "x-ratelimit-limit"]),
+        // JWT (when the auth filter has it): a Tollgate/native pair per case,
+        // e.g. `.filter(wasm("auth", json!({"jwt": ...})))` against a
+        // `jwt_authn` scenario with `.goal(Goal::TimesNative(4.0))`, `headers`
+        // carrying `authorization: Bearer <token>` (same token), or `script`
+        // (wrk Lua) sending a new token per request.
+    ]
+}
+
+/// The wasm modules the scenarios load.
+pub fn modules(scenarios: &[&Scenario]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = scenarios
+        .iter()
+        .flat_map(|s| &s.filters)
+        .filter_map(|f| match f {
+            Filter::Wasm { module, .. } => Some(*module),
+            Filter::Native { .. } => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_natives_exist() {
+        let all = all();
+        for (i, s) in all.iter().enumerate() {
+            assert!(
+                all.iter().skip(i + 1).all(|o| o.name != s.name),
+                "{}",
+                s.name
+            );
+            if let Some(n) = s.native {
+                let target = all.iter().find(|o| o.name == n);
+                assert_eq!(target.map(|t| t.kind), Some(Kind::Native), "{n}");
+            }
+        }
+        assert_eq!(all.first().map(|s| s.kind), Some(Kind::Baseline));
+        assert!(all.iter().any(|s| s.name == "noop"));
+    }
+
+    #[test]
+    fn native_header_mutation_mirrors_the_headers_config() {
+        let Filter::Native { config, .. } = native_headers() else {
+            panic!("header_mutation is native")
+        };
+        let req = &config["mutations"]["request_mutations"][0]["append"]["header"]["key"];
+        assert_eq!(req, "x-bench");
+        let resp = &config["mutations"]["response_mutations"][0]["append"]["header"]["key"];
+        assert_eq!(resp, "x-served-by");
+    }
+}
