@@ -120,6 +120,14 @@ fn bad_auth_configurations_name_the_field() {
          "api_key.credentials[0]", "64 hex digits"),
         (format!(r#"{{{api}, "identity_header": "host"}}"#), "identity_header", "cannot be modified"),
         (r#"{"jwt": {}}"#.to_string(), "jwt", "missing field `providers`"),
+        (r#"{"rules": [{"requires": {"requires_all": [{"ext_authz": {}}]}}]}"#.to_string(),
+         "rules[0].requires.requires_all[0].ext_authz", "top-level ext_authz"),
+        (r#"{"ext_authz": {"http_service": {"server_uri": {"uri": "http://authz", "cluster": "authz"}}, "status_on_error": {"code": 200}}}"#.to_string(),
+         "ext_authz.status_on_error.code", "4xx or 5xx"),
+        (r#"{"ext_authz": {"http_service": {"server_uri": {"uri": "authz", "cluster": "authz"}}}}"#.to_string(),
+         "ext_authz.http_service.server_uri.uri", "invalid uri"),
+        (r#"{"ext_authz": {"grpc_service": {}, "http_service": {"server_uri": {"uri": "http://a", "cluster": "a"}}}}"#.to_string(),
+         "ext_authz.grpc_service", "not supported"),
     ];
     for (config, field, reason) in cases {
         let line = rejected("auth", &config);

@@ -7,7 +7,8 @@
 //!   "identity_header": "x-tollgate-identity",
 //!   "api_key": ApiKeyConfig,
 //!   "basic": BasicConfig,
-//!   "jwt": {"providers": {"name": JwtProvider}, ...}   (see jwt_config)
+//!   "jwt": {"providers": {"name": JwtProvider}, ...},  (see jwt_config)
+//!   "ext_authz": {"http_service": {...}, ...}           (see ext_authz::config)
 //! }
 //! ```
 //!
@@ -18,6 +19,7 @@
 
 use crate::api_key::ApiKeyConfig;
 use crate::basic::BasicConfig;
+use crate::ext_authz::ExtAuthzConfig;
 use crate::jwt_config::{JwtConfig, RawJwtConfig};
 use crate::requirement::{Methods, Requirement};
 use serde::Deserialize;
@@ -44,6 +46,7 @@ pub struct Config {
     pub api_key: Option<ApiKeyConfig>,
     pub basic: Option<BasicConfig>,
     pub jwt: Option<JwtConfig>,
+    pub ext_authz: Option<ExtAuthzConfig>,
     /// True when some rule has a `path` condition: a request whose path
     /// cannot be normalized is then refused (400) rather than let past it.
     pub has_path_rules: bool,
@@ -58,6 +61,7 @@ impl Default for Config {
             api_key: None,
             basic: None,
             jwt: None,
+            ext_authz: None,
             has_path_rules: false,
         }
     }
@@ -73,6 +77,7 @@ struct RawConfig {
     api_key: Option<ApiKeyConfig>,
     basic: Option<BasicConfig>,
     jwt: Option<RawJwtConfig>,
+    ext_authz: Option<ExtAuthzConfig>,
 }
 
 impl Config {
@@ -130,6 +135,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         api_key: raw.api_key,
         basic: raw.basic,
         jwt,
+        ext_authz: raw.ext_authz,
         has_path_rules: has_path_rules(bytes),
     };
     for (i, rule) in config.rules.iter().enumerate() {
@@ -175,6 +181,10 @@ fn check(config: &Config, r: &Requirement, path: &str) -> Result<(), ConfigError
             format!("{path}.basic"),
             "needs the top-level basic configuration",
         )),
+        Requirement::ExtAuthz if config.ext_authz.is_none() => Err(ConfigError::new(
+            format!("{path}.ext_authz"),
+            "needs the top-level ext_authz configuration",
+        )),
         Requirement::Jwt {
             provider,
             audiences,
@@ -184,7 +194,10 @@ fn check(config: &Config, r: &Requirement, path: &str) -> Result<(), ConfigError
                 Some(_) => format!("{path}.provider_and_audiences.provider_name"),
             };
             match &config.jwt {
-                None => Err(ConfigError::new(field, "needs the top-level jwt configuration")),
+                None => Err(ConfigError::new(
+                    field,
+                    "needs the top-level jwt configuration",
+                )),
                 Some(j) if j.base(provider).is_none() => Err(ConfigError::new(
                     field,
                     format!("no provider {provider:?} in jwt.providers"),

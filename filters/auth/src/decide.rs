@@ -6,7 +6,9 @@ use crate::bearer::{KeySets, NoKeys};
 use crate::cache::Store;
 use crate::config::Config;
 use crate::edits::Edits;
-use crate::requirement::{Evaluator, Grant, Outcome, Reason, Requirement};
+use crate::requirement::{
+    uses_ext_authz, Checked, Evaluator, Grant, Outcome, Reason, Requirement, EXT_AUTHZ_DENIED,
+};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::request::{Request, RequestSource};
 
@@ -24,6 +26,17 @@ pub enum Decision {
     /// Pause until these JWT providers' key sets are fetched, then decide
     /// again.
     Wait(Vec<usize>),
+    /// The authorization service's answer decides: ask it, then decide
+    /// again with [`Answer`] (these method results carried over).
+    AskExtAuthz(Checked),
+}
+
+/// The authorization service's answer as the `ext_authz` leaf's outcome,
+/// with the method results of the first evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub leaf: Outcome,
+    pub checked: Checked,
 }
 
 /// What the glue counts besides the decision.
@@ -49,6 +62,18 @@ pub fn decide_with<S: RequestSource>(
     req: &Request<S>,
     store: &dyn Store,
     keys: &dyn KeySets,
+) -> (Decision, Counts) {
+    decide_answered(config, req, store, keys, None)
+}
+
+/// [`decide_with`], after the authorization service answered (`answer`):
+/// never [`Decision::AskExtAuthz`] then.
+pub fn decide_answered<S: RequestSource>(
+    config: &Config,
+    req: &Request<S>,
+    store: &dyn Store,
+    keys: &dyn KeySets,
+    answer: Option<Answer>,
 ) -> (Decision, Counts) {
     let mut edits = Edits::default();
     for name in config.reserved_headers() {
@@ -78,7 +103,20 @@ pub fn decide_with<S: RequestSource>(
             Counts::default(),
         );
     };
-    let evaluator = Evaluator::new(config.methods(), req, store).with_keys(keys);
+    let mut evaluator = Evaluator::new(config.methods(), req, store).with_keys(keys);
+    let ask = answer.is_none() && uses_ext_authz(requirement);
+    if let Some(a) = answer {
+        evaluator = evaluator.with_checked(a.checked);
+        evaluator.set_ext_authz(a.leaf);
+    }
+    // With the leaf granted and denied: when both agree, the service's
+    // answer cannot change the result and it is not asked.
+    let granted = ask.then(|| {
+        evaluator.set_ext_authz(Outcome::Granted(Grant::default()));
+        let o = evaluator.eval(requirement);
+        evaluator.set_ext_authz(Outcome::Denied(Reason::ExtAuthz, EXT_AUTHZ_DENIED.into()));
+        o
+    });
     let outcome = evaluator.eval(requirement);
     let jwt = evaluator.jwt_state();
     let mut counts = Counts {
@@ -92,9 +130,13 @@ pub fn decide_with<S: RequestSource>(
         _ => {}
     }
     let needs = jwt.needs.take();
-    let identified = matches!(&outcome, Outcome::Granted(g) if g.identity.is_some());
-    if !needs.is_empty() && !identified {
+    let identified = |o: &Outcome| matches!(o, Outcome::Granted(g) if g.identity.is_some());
+    let both_identified = identified(&outcome) && granted.as_ref().is_none_or(identified);
+    if !needs.is_empty() && !both_identified {
         return (Decision::Wait(needs), counts);
+    }
+    if granted.is_some_and(|g| g != outcome) {
+        return (Decision::AskExtAuthz(evaluator.checked()), counts);
     }
     for location in jwt.hide.take() {
         crate::hide::token(&location, req, &mut edits);
@@ -160,6 +202,8 @@ fn deny(config: &Config, requirement: &Requirement, reason: Reason, why: String)
             reply
         }
         Reason::Unavailable => LocalReply::unavailable(why),
+        // The glue answers with the service's own reply instead.
+        Reason::ExtAuthz => LocalReply::forbidden(why),
     };
     Decision::Deny { reason, reply }
 }
@@ -171,7 +215,10 @@ fn challenges(config: &Config, requirement: &Requirement) -> Vec<String> {
     let [api_key, basic, jwt] = used;
     let mut out = Vec::new();
     if let (true, Some(j)) = (jwt, &config.jwt) {
-        out.push(crate::jwt::www_authenticate(&j.realm, crate::jwt::Reason::Missing));
+        out.push(crate::jwt::www_authenticate(
+            &j.realm,
+            crate::jwt::Reason::Missing,
+        ));
     }
     if let (true, Some(b)) = (basic, &config.basic) {
         out.push(format!("Basic realm=\"{}\"", b.realm.0));
@@ -188,6 +235,7 @@ fn uses(r: &Requirement, used: &mut [bool; 3], config: &Config) {
         Requirement::ApiKey { .. } => used[0] = true,
         Requirement::Basic => used[1] = true,
         Requirement::Jwt { .. } => used[2] = true,
+        Requirement::ExtAuthz => {}
         Requirement::Any(c) | Requirement::All(c) => c.iter().for_each(|c| uses(c, used, config)),
         Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
             used[0] |= config.api_key.is_some();
@@ -198,6 +246,8 @@ fn uses(r: &Requirement, used: &mut [bool; 3], config: &Config) {
 }
 
 #[cfg(test)]
-mod tests;
+mod ext_authz_tests;
 #[cfg(test)]
 mod jwt_tests;
+#[cfg(test)]
+mod tests;

@@ -60,6 +60,7 @@ pub(crate) fn run(p: &Plugin, ctx: u32, owner: u32, wait: bool, resumed: bool) -
             }
             run(p, ctx, owner, false, resumed)
         }
+        Decision::AskExtAuthz(checked) => crate::ask::ask(p, ctx, owner, checked, resumed),
     }
 }
 
@@ -104,7 +105,9 @@ fn start(p: &Plugin, base: usize, waiter: u32, owner: u32) -> bool {
 
 fn lease_ms(p: &Plugin, base: usize) -> u64 {
     p.remote(base).map_or(0, |r| {
-        u64::try_from(r.timeout.as_millis()).unwrap_or(u64::MAX).saturating_add(1000)
+        u64::try_from(r.timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1000)
     })
 }
 
@@ -138,8 +141,11 @@ fn fetch_failed(p: &Plugin, base: usize) {
     }
 }
 
-/// The answer to a fetch, in the callback of context `me`.
+/// The answer to a fetch or a check, in the callback of context `me`.
 pub(crate) fn on_response(p: &Plugin, me: u32, token: u32, headers: usize, body_size: usize) {
+    if crate::ask::on_response(p, me, token, headers, body_size) {
+        return;
+    }
     let (base, waiters) = {
         let mut vm = p.vm.borrow_mut();
         let Some(i) = vm.calls.iter().position(|c| c.token == token) else {
@@ -153,8 +159,8 @@ pub(crate) fn on_response(p: &Plugin, me: u32, token: u32, headers: usize, body_
         (call.base, std::mem::take(&mut slot.waiters))
     };
     let now = now_ms();
-    let fetched = read_response(headers, body_size)
-        .and_then(|text| Ok((Jwks::parse(&text)?.0, text)));
+    let fetched =
+        read_response(headers, body_size).and_then(|text| Ok((Jwks::parse(&text)?.0, text)));
     let ok = fetched.is_ok();
     match fetched {
         Ok((jwks, text)) => {
@@ -186,7 +192,9 @@ fn read_response(headers: usize, body_size: usize) -> Result<String, String> {
         return Err(format!("status {}", String::from_utf8_lossy(&status)));
     }
     if body_size > MAX_JWKS_BYTES {
-        return Err(format!("body of {body_size} bytes is over {MAX_JWKS_BYTES}"));
+        return Err(format!(
+            "body of {body_size} bytes is over {MAX_JWKS_BYTES}"
+        ));
     }
     let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
         .ok()
@@ -214,13 +222,14 @@ fn wake(p: &Plugin, me: u32, waiters: Vec<u32>) {
 /// The root's tick: fetch for waiters whose fetch was lost, and refresh sets
 /// that near the end of their `cache_duration`.
 pub(crate) fn tick(p: &Plugin, root: u32) {
+    crate::ask::resend_orphans(p, root);
     let now = now_ms();
     for base in p.remotes() {
         let (busy, orphans) = {
             let vm = p.vm.borrow();
-            vm.slots
-                .get(base)
-                .map_or((true, false), |s| (s.in_flight.is_some(), !s.waiters.is_empty()))
+            vm.slots.get(base).map_or((true, false), |s| {
+                (s.in_flight.is_some(), !s.waiters.is_empty())
+            })
         };
         if busy {
             continue;
@@ -249,13 +258,12 @@ pub(crate) fn tick(p: &Plugin, root: u32) {
                 }
             }
             None if orphans => {
-                let waiters = p
-                    .vm
-                    .borrow_mut()
-                    .slots
-                    .get_mut(base)
-                    .map(|s| std::mem::take(&mut s.waiters))
-                    .unwrap_or_default();
+                let waiters =
+                    p.vm.borrow_mut()
+                        .slots
+                        .get_mut(base)
+                        .map(|s| std::mem::take(&mut s.waiters))
+                        .unwrap_or_default();
                 wake(p, root, waiters);
             }
             None => {}

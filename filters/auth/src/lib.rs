@@ -5,12 +5,14 @@
 //! host, fetches remote JWKS, applies the decision and counts it.
 
 pub mod api_key;
+mod ask;
 pub mod basic;
 pub mod bearer;
 pub mod cache;
 pub mod config;
 pub mod decide;
 pub mod edits;
+pub mod ext_authz;
 mod flow;
 pub mod hide;
 pub mod htpasswd;
@@ -21,7 +23,6 @@ pub mod requirement;
 mod stats;
 pub mod token_cache;
 mod vm;
-pub mod ext_authz;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -99,11 +100,37 @@ impl Context for Filter {
     }
 }
 
-/// The filter adds nothing to responses, so a local reply passing back
-/// through `on_http_response_headers` (the default: continue) gets nothing
-/// twice.
+/// The only response headers the filter adds are the authorization
+/// service's `allowed_client_headers_on_success`, kept for allowed requests
+/// only and taken once, so a local reply passing back through
+/// `on_http_response_headers` gets nothing.
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         flow::run(&self.plugin, self.id, self.id, true, false)
+    }
+
+    /// The body waits while the request does (Envoy would otherwise let it
+    /// carry the headers on).
+    fn on_http_request_body(&mut self, _size: usize, _end_of_stream: bool) -> Action {
+        self.hold()
+    }
+
+    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        self.hold()
+    }
+
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        ask::on_response_headers(&self.plugin, self.id);
+        Action::Continue
+    }
+}
+
+impl Filter {
+    fn hold(&self) -> Action {
+        if self.plugin.vm.borrow().paused(self.id) {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
     }
 }

@@ -4,7 +4,8 @@
 //! `{"api_key": {"allowed_clients": [...]}}`, `{"basic": {}}`,
 //! `{"provider_name": "p"}`, `{"provider_and_audiences": {..}}` (JWT),
 //! `{"requires_any": [...]}`, `{"requires_all": [...]}`,
-//! `{"allow_missing": {}}`, `{"allow_missing_or_failed": {}}`.
+//! `{"allow_missing": {}}`, `{"allow_missing_or_failed": {}}`,
+//! `{"ext_authz": {}}` (the authorization service's answer, set by the glue).
 //! New methods (JWT providers, external authorization) are new leaves: a
 //! leaf yields an [`Outcome`] and the combinators do not care which method
 //! produced it.
@@ -15,7 +16,7 @@ use crate::bearer::{JwtState, KeySets, NoKeys};
 use crate::cache::Store;
 use crate::jwt_config::JwtConfig;
 use serde::Deserialize;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use tollgate_common::request::{Request, RequestSource};
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -42,9 +43,15 @@ pub enum Requirement {
     AllowMissing,
     /// Always passes; the identity is set only when a credential is valid.
     AllowMissingOrFailed,
+    /// The external authorization service allows. Not a credential:
+    /// `allow_missing*` never consult it.
+    ExtAuthz,
 }
 
+mod ext;
 mod raw;
+
+pub use ext::{uses_ext_authz, Checked};
 
 /// Why a request is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +70,14 @@ pub enum Reason {
     Jwt(crate::jwt::Reason),
     /// A JWT provider's key set cannot be had (503).
     Unavailable,
+    /// The authorization service denied, or failed closed: the reply is its
+    /// own (`ext_authz::Denial`).
+    ExtAuthz,
 }
+
+/// What the service's leaf yields before its answer is known (tests and
+/// evaluation without the glue).
+pub const EXT_AUTHZ_DENIED: &str = "denied by the authorization service";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
@@ -96,6 +110,7 @@ pub struct Evaluator<'a, S> {
     api_key: OnceCell<Option<Result<String, ()>>>,
     basic: OnceCell<Check>,
     jwt: JwtState<'a>,
+    ext_authz: RefCell<Option<Outcome>>,
 }
 
 impl<'a, S: RequestSource> Evaluator<'a, S> {
@@ -107,6 +122,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
             api_key: OnceCell::new(),
             basic: OnceCell::new(),
             jwt: JwtState::new(&NoKeys),
+            ext_authz: RefCell::new(None),
         }
     }
 
@@ -166,6 +182,11 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 }
                 Outcome::Granted(grant)
             }
+            Requirement::ExtAuthz => self
+                .ext_authz
+                .borrow()
+                .clone()
+                .unwrap_or_else(|| Outcome::Denied(Reason::ExtAuthz, EXT_AUTHZ_DENIED.into())),
             Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
                 let outcomes = self.every_method();
                 let granted = outcomes

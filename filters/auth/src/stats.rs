@@ -2,6 +2,7 @@
 //! `wasmcustom.tollgate.auth.*`).
 
 use crate::decide::Counts;
+use crate::ext_authz;
 use crate::jwt;
 use crate::requirement::Reason;
 use tollgate_common::host::Counter;
@@ -16,6 +17,9 @@ pub(crate) struct Stats {
     denied_locked_out: Counter,
     denied_bad_request: Counter,
     denied_unavailable: Counter,
+    denied_ext_authz: Counter,
+    /// The service's calls, in the order of [`ext_authz::stats::ALL`].
+    ext_authz: [Counter; 4],
     /// `denied.jwt.<reason>`, in the order of [`jwt::Reason::ALL`].
     denied_jwt: [Counter; 13],
     cache_hits: Counter,
@@ -38,6 +42,8 @@ impl Stats {
             denied_locked_out: c("denied.locked_out"),
             denied_bad_request: c("denied.bad_request"),
             denied_unavailable: c("denied.unavailable"),
+            denied_ext_authz: c("denied.ext_authz"),
+            ext_authz: ext_authz::stats::ALL.map(Counter::define),
             denied_jwt: jwt::Reason::ALL.map(|r| c(&format!("denied.jwt.{r}"))),
             cache_hits: c("cache_hits"),
             cache_misses: c("cache_misses"),
@@ -65,6 +71,7 @@ impl Stats {
             Reason::LockedOut(_) => self.denied_locked_out,
             Reason::BadRequest => self.denied_bad_request,
             Reason::Unavailable => self.denied_unavailable,
+            Reason::ExtAuthz => self.denied_ext_authz,
             Reason::Jwt(r) if r.status() == 403 => self.denied_forbidden,
             Reason::Jwt(_) => self.denied_invalid,
         };
@@ -72,6 +79,16 @@ impl Stats {
         if let Reason::Jwt(r) = reason {
             let i = jwt::Reason::ALL.iter().position(|x| *x == r);
             if let Some(c) = i.and_then(|i| self.denied_jwt.get(i)) {
+                c.inc();
+            }
+        }
+    }
+
+    /// Counts one answer (or failure) of the authorization service.
+    pub(crate) fn ext_authz(&self, event: ext_authz::Event) {
+        for name in event.counters() {
+            let i = ext_authz::stats::ALL.iter().position(|n| n == name);
+            if let Some(c) = i.and_then(|i| self.ext_authz.get(i)) {
                 c.inc();
             }
         }

@@ -5,8 +5,10 @@
 use crate::bearer::KeySets;
 use crate::cache::Store;
 use crate::config::Config;
+use crate::ext_authz::CheckRequest;
 use crate::jwks_store;
 use crate::jwt::{Jwks, JwksSource, RemoteJwks};
+use crate::requirement::Checked;
 use crate::stats::Stats;
 use proxy_wasm::hostcalls;
 use std::cell::RefCell;
@@ -53,10 +55,27 @@ pub(crate) struct Call {
     pub owner: u32,
 }
 
+/// A check under way: the request `ctx` it decides, the context `owner`
+/// whose callback gets the answer, the method results already had, and the
+/// check itself (sent again by the root if `owner` ends first).
+pub(crate) struct AuthzCall {
+    pub token: u32,
+    pub ctx: u32,
+    pub owner: u32,
+    pub checked: Checked,
+    pub check: CheckRequest,
+}
+
 #[derive(Default)]
 pub(crate) struct Vm {
     pub slots: Vec<Slot>,
     pub calls: Vec<Call>,
+    /// Checks under way, and checks whose owner ended before the answer.
+    pub authz: Vec<AuthzCall>,
+    pub orphans: Vec<AuthzCall>,
+    /// The service's `allowed_client_headers_on_success`, per context, for
+    /// its response.
+    pub on_success: Vec<(u32, Vec<(String, String)>)>,
     /// How often each paused context was woken: a request waits at most
     /// once per remote provider (and once more for an unknown `kid`).
     pub rounds: Vec<(u32, usize)>,
@@ -65,6 +84,12 @@ pub(crate) struct Vm {
 impl Vm {
     pub fn rounds(&self, ctx: u32) -> usize {
         self.rounds.iter().find(|r| r.0 == ctx).map_or(0, |r| r.1)
+    }
+
+    /// Whether request `ctx` is paused for a key set or the service.
+    pub fn paused(&self, ctx: u32) -> bool {
+        self.slots.iter().any(|s| s.waiters.contains(&ctx))
+            || self.authz.iter().chain(&self.orphans).any(|c| c.ctx == ctx)
     }
 
     pub fn add_round(&mut self, ctx: u32) {
@@ -78,6 +103,14 @@ impl Vm {
     /// answers would have gone to it (the root's tick takes those over).
     pub fn forget(&mut self, ctx: u32) {
         self.rounds.retain(|r| r.0 != ctx);
+        self.on_success.retain(|e| e.0 != ctx);
+        self.orphans.retain(|c| c.ctx != ctx);
+        let (lost, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.authz)
+            .into_iter()
+            .filter(|c| c.ctx != ctx)
+            .partition(|c| c.owner == ctx);
+        self.authz = kept;
+        self.orphans.extend(lost);
         for s in &mut self.slots {
             s.waiters.retain(|w| *w != ctx);
         }
@@ -107,8 +140,7 @@ impl Plugin {
         let n = config.jwt.as_ref().map_or(0, |j| j.names.len());
         let vm = Vm {
             slots: (0..n).map(|_| Slot::default()).collect(),
-            calls: Vec::new(),
-            rounds: Vec::new(),
+            ..Vm::default()
         };
         Plugin {
             config: Rc::new(config),
@@ -133,12 +165,20 @@ impl Plugin {
     }
 
     pub fn key(&self, base: usize) -> String {
-        let ns = self.config.jwt.as_ref().map_or("", |j| j.namespace.as_str());
+        let ns = self
+            .config
+            .jwt
+            .as_ref()
+            .map_or("", |j| j.namespace.as_str());
         jwks_store::key(ns, base)
     }
 
     pub fn lease_key(&self, base: usize) -> String {
-        let ns = self.config.jwt.as_ref().map_or("", |j| j.namespace.as_str());
+        let ns = self
+            .config
+            .jwt
+            .as_ref()
+            .map_or("", |j| j.namespace.as_str());
         jwks_store::lease_key(ns, base)
     }
 }

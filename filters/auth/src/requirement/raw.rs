@@ -14,6 +14,7 @@ pub(super) struct RawRequirement {
     requires_all: Option<Vec<Requirement>>,
     allow_missing: Option<Empty>,
     allow_missing_or_failed: Option<Empty>,
+    ext_authz: Option<Empty>,
 }
 
 #[derive(Deserialize)]
@@ -82,13 +83,16 @@ impl TryFrom<RawRequirement> for Requirement {
         if r.allow_missing_or_failed.is_some() {
             found.push(Requirement::AllowMissingOrFailed);
         }
+        if r.ext_authz.is_some() {
+            found.push(Requirement::ExtAuthz);
+        }
         let mut it = found.into_iter();
         match (it.next(), it.next()) {
             (Some(req), None) => Ok(req),
             _ => Err(
                 "a requirement has exactly one of api_key, basic, provider_name, \
                  provider_and_audiences, requires_any, requires_all, allow_missing, \
-                 allow_missing_or_failed"
+                 allow_missing_or_failed, ext_authz"
                     .into(),
             ),
         }
