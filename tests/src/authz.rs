@@ -5,7 +5,8 @@
 //! Default rules: allow (200) when the check carries `x-allow: yes` or an
 //! `authorization` value the test allowed ([`AuthzServer::allow_authorization`]);
 //! otherwise deny with 403, `x-authz-reason: denied by the test service` and
-//! the JSON body [`DENY_BODY`]. Faults ([`Fault`]) and a delay apply to every
+//! the JSON body [`DENY_BODY`]. [`AuthzServer::allow_header_present`] replaces
+//! the `x-allow` rule (the demo service, [`crate::demo`]). Faults ([`Fault`]) and a delay apply to every
 //! later check. The server stops when dropped.
 
 use crate::echo::{read_request, Received};
@@ -38,6 +39,11 @@ pub enum Fault {
 #[derive(Clone, Debug)]
 struct Rules {
     allow_header: (String, String),
+    /// Replaces `allow_header`: allow when this header is present with a
+    /// value not listed.
+    allow_present: Option<(String, Vec<String>)>,
+    /// Response headers on allow copying a request header: (response, request).
+    allow_response_headers_from: Vec<(String, String)>,
     allow_authorization: Vec<String>,
     allow_response_headers: Vec<(String, String)>,
     deny_status: u16,
@@ -51,6 +57,8 @@ impl Default for Rules {
     fn default() -> Self {
         Rules {
             allow_header: ("x-allow".into(), "yes".into()),
+            allow_present: None,
+            allow_response_headers_from: Vec::new(),
             allow_authorization: Vec::new(),
             allow_response_headers: Vec::new(),
             deny_status: 403,
@@ -84,11 +92,14 @@ pub fn start() -> AuthzServer {
 
 impl AuthzServer {
     pub fn start() -> AuthzServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .unwrap_or_else(|e| panic!("authz server cannot listen: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("authz server has no address: {e}"));
+        AuthzServer::start_on("127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("authz server cannot listen: {e}"))
+    }
+
+    /// Like [`AuthzServer::start`] on a given address (e.g. `0.0.0.0:18082`).
+    pub fn start_on(addr: &str) -> std::io::Result<AuthzServer> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let (st, halt) = (state.clone(), stop.clone());
@@ -103,7 +114,7 @@ impl AuthzServer {
                 }
             }
         });
-        AuthzServer { addr, state, stop }
+        Ok(AuthzServer { addr, state, stop })
     }
 
     pub fn port(&self) -> u16 {
@@ -125,6 +136,27 @@ impl AuthzServer {
     /// `x-allow: yes`).
     pub fn allow_header(&self, name: &str, value: &str) {
         self.with(|s| s.rules.allow_header = (name.to_ascii_lowercase(), value.into()));
+    }
+
+    /// Allows checks carrying request header `name` with any value but the
+    /// ones in `except`, instead of the `allow_header` rule.
+    pub fn allow_header_present(&self, name: &str, except: &[&str]) {
+        self.with(|s| {
+            s.rules.allow_present = Some((
+                name.to_ascii_lowercase(),
+                except.iter().map(|v| v.to_string()).collect(),
+            ))
+        });
+    }
+
+    /// On allow, sends response header `name` with the value of the check's
+    /// request header `from` (when it has one).
+    pub fn allow_response_header_from(&self, name: &str, from: &str) {
+        self.with(|s| {
+            s.rules
+                .allow_response_headers_from
+                .push((name.into(), from.to_ascii_lowercase()))
+        });
     }
 
     /// Allows checks carrying `authorization: value`.
@@ -226,14 +258,28 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
 }
 
 fn answer(w: &mut TcpStream, rules: &Rules, check: &Check) -> std::io::Result<()> {
-    let (name, value) = &rules.allow_header;
-    let allowed = check.header_values(name).contains(&value.as_str())
+    let by_header = match &rules.allow_present {
+        Some((name, except)) => check
+            .header(name)
+            .is_some_and(|v| !except.iter().any(|e| e == v)),
+        None => {
+            let (name, value) = &rules.allow_header;
+            check.header_values(name).contains(&value.as_str())
+        }
+    };
+    let allowed = by_header
         || check
             .header_values("authorization")
             .iter()
             .any(|a| rules.allow_authorization.iter().any(|ok| ok == a));
     if allowed {
-        write(w, 200, &rules.allow_response_headers, "")
+        let mut headers = rules.allow_response_headers.clone();
+        for (name, from) in &rules.allow_response_headers_from {
+            if let Some(v) = check.header(from) {
+                headers.push((name.clone(), v.to_string()));
+            }
+        }
+        write(w, 200, &headers, "")
     } else {
         write(w, rules.deny_status, &rules.deny_headers, &rules.deny_body)
     }

@@ -3,9 +3,12 @@
 //! [`EchoServer`] or in docker-compose in front of the `echo-upstream`
 //! container, and the container variant of the file
 //! (`envoy/chain-compose.yaml`), derived from `chain.yaml` by address only.
+//! The checks of ext_authz and of the remote JWKS need the demo services
+//! ([`crate::demo`]) behind the chain's `authz` and `jwks` clusters.
 
 use crate::bootstrap::{FILE_ADMIN_PORT, FILE_LISTENER_PORT, FILE_UPSTREAM_PORT};
 use crate::client::{self, Request, BOTH};
+use crate::demo::{self, FILE_AUTHZ_PORT, FILE_JWKS_PORT};
 use crate::echo::EchoServer;
 
 /// A running chain, reached on 127.0.0.1.
@@ -25,15 +28,17 @@ pub struct Target<'a> {
 impl Target<'_> {
     /// Requests Envoy has sent to the `upstream` cluster.
     pub fn upstream_requests(&self) -> u64 {
+        self.cluster_requests("upstream")
+    }
+
+    /// Requests Envoy has sent to a cluster (`upstream`, `authz`, `jwks`).
+    pub fn cluster_requests(&self, cluster: &str) -> u64 {
         let resp = client::get(self.admin_port, "/stats?format=json")
             .unwrap_or_else(|e| panic!("admin /stats: {e}"));
+        let name = format!("cluster.{cluster}.upstream_rq_total");
         resp.json()["stats"]
             .as_array()
-            .and_then(|stats| {
-                stats
-                    .iter()
-                    .find(|s| s["name"] == "cluster.upstream.upstream_rq_total")
-            })
+            .and_then(|stats| stats.iter().find(|s| s["name"] == name.as_str()))
             .and_then(|s| s["value"].as_u64())
             .unwrap_or(0)
     }
@@ -105,22 +110,122 @@ impl Target<'_> {
             assert!(r.upstream_header_values("x-tollgate-identity").is_empty());
             assert!(r.header("x-authenticated-as").is_none());
             assert_eq!(r.header("x-ratelimit-limit"), Some("100"));
+
+            // The identities of the remote JWT and ext_authz reach the
+            // headers filter and the per-identity bucket too.
+            let r = Request::get("/jwt-remote/x")
+                .header("authorization", &format!("Bearer {}", demo::TOKEN))
+                .send(self.port, proto);
+            assert_eq!(
+                r.header("x-authenticated-as"),
+                Some("demo-user"),
+                "{proto:?}"
+            );
+            assert_eq!(r.header("x-ratelimit-limit"), Some("60"));
+            let r = Request::get("/ext/x")
+                .header(demo::USER_HEADER, "alice")
+                .send(self.port, proto);
+            assert_eq!(r.header("x-authenticated-as"), Some("alice"), "{proto:?}");
+            assert_eq!(r.header("x-ratelimit-limit"), Some("60"));
         }
+        self.check_remote_jwt("chain");
+        self.check_ext_authz("chain");
+    }
+
+    /// `/jwt-remote` (provider `demo-remote`): the demo token verifies against
+    /// the key set fetched from the `jwks` cluster (the demo JWKS).
+    pub fn check_remote_jwt(&self, name: &str) {
+        for proto in BOTH {
+            let r = Request::get("/jwt-remote/x")
+                .header("authorization", &format!("Bearer {}", demo::TOKEN))
+                .header("x-jwt-team", "spoofed")
+                .send(self.port, proto);
+            assert_eq!(r.status, 200, "{name} {proto:?}: {}", r.text());
+            assert_eq!(
+                r.upstream_header_values("x-tollgate-identity"),
+                ["demo-user"]
+            );
+            assert_eq!(r.upstream_header_values("x-jwt-team"), ["blue"]);
+            assert!(r.upstream_header_values("authorization").is_empty());
+
+            let sent = self.upstream_requests();
+            let r = Request::get("/jwt-remote/x").send(self.port, proto);
+            assert_eq!(r.status, 401, "{name} {proto:?}: {}", r.text());
+            assert_eq!(
+                r.header("www-authenticate"),
+                Some(r#"Bearer realm="tollgate demo""#)
+            );
+            let r = Request::get("/jwt-remote/x")
+                .header("authorization", "Bearer not.a.token")
+                .send(self.port, proto);
+            assert_eq!(r.status, 401, "{name} {proto:?}: {}", r.text());
+            assert_eq!(
+                self.upstream_requests(),
+                sent,
+                "{name}: a 401 reached the upstream"
+            );
+        }
+        assert!(
+            self.cluster_requests("jwks") >= 1,
+            "{name}: the key set was not fetched from the jwks cluster"
+        );
+    }
+
+    /// `/ext` (ext_authz): the demo authorization service allows
+    /// `x-demo-user: alice` (naming the identity) and refuses `mallory` and
+    /// a request without the header, with its status, body and reason header.
+    pub fn check_ext_authz(&self, name: &str) {
+        let checks = self.cluster_requests("authz");
+        for proto in BOTH {
+            let r = Request::get("/ext/x")
+                .header(demo::USER_HEADER, "alice")
+                .header("x-tollgate-identity", "spoofed")
+                .send(self.port, proto);
+            assert_eq!(r.status, 200, "{name} {proto:?}: {}", r.text());
+            assert_eq!(r.upstream_header_values("x-tollgate-identity"), ["alice"]);
+            assert_eq!(r.upstream_header_values("x-user-roles"), ["demo"]);
+
+            let sent = self.upstream_requests();
+            for user in [Some(demo::DENIED_USER), None] {
+                let mut req = Request::get("/ext/x");
+                if let Some(user) = user {
+                    req = req.header(demo::USER_HEADER, user);
+                }
+                let r = req.send(self.port, proto);
+                assert_eq!(r.status, 403, "{name} {proto:?} {user:?}: {}", r.text());
+                assert_eq!(r.text(), demo::DENY_BODY, "{name} {proto:?} {user:?}");
+                assert_eq!(r.header("x-authz-reason"), Some(demo::DENY_REASON));
+            }
+            assert_eq!(
+                self.upstream_requests(),
+                sent,
+                "{name}: a denial reached the upstream"
+            );
+        }
+        assert!(
+            self.cluster_requests("authz") >= checks + 6,
+            "{name}: the checks did not go to the authz cluster"
+        );
     }
 }
 
 /// Compose service name of each address `chain.yaml` uses on 127.0.0.1, by
 /// port. A service the chain comes to need (a JWKS server, an ext_authz or
 /// rate-limit service) is added here and to docker-compose.yml.
-pub const COMPOSE_SERVICES: &[(u16, &str)] = &[(FILE_UPSTREAM_PORT, "upstream")];
+pub const COMPOSE_SERVICES: &[(u16, &str)] = &[
+    (FILE_UPSTREAM_PORT, "upstream"),
+    (FILE_AUTHZ_PORT, "demo"),
+    (FILE_JWKS_PORT, "demo"),
+];
 
 /// The header comment of `envoy/chain-compose.yaml`.
 const COMPOSE_HEADER: &str = "\
 # The Tollgate chain for docker-compose (docker-compose.yml at the repository
 # root). Generated from envoy/chain.yaml, of which it is a copy except for
 # addresses: listener and admin on 0.0.0.0 (the ports are published on the
-# host's 127.0.0.1 only), and the upstream reached by its compose service name
-# `upstream` (STRICT_DNS). Do not edit by hand: edit chain.yaml, then
+# host's 127.0.0.1 only), and the upstream and the demo authz and JWKS services
+# reached by their compose service names `upstream` and `demo` (STRICT_DNS).
+# Do not edit by hand: edit chain.yaml, then
 #   TOLLGATE_BLESS=1 cargo test -p tollgate-tests --test compose chain_compose_yaml
 # rewrites this file (that test fails while the two differ).
 ";

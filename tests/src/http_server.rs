@@ -1,7 +1,8 @@
 //! A small HTTP/1.1 server for dependencies that the filters call (a JWKS
 //! endpoint, an authorization service): it answers every request with the
 //! configured status, body and delay, counts requests, and can be stopped
-//! (its port then refuses connections) to play a dead dependency.
+//! (its port then refuses connections) to play a dead dependency. With
+//! [`HttpServer::only_path`] other paths get 404 (the demo JWKS endpoint).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,6 +24,8 @@ struct Shared {
     hits: AtomicU64,
     /// Request heads (request line and headers), in arrival order.
     heads: Mutex<Vec<String>>,
+    /// When set, requests for any other path get 404.
+    only_path: Mutex<Option<String>>,
     stop: AtomicBool,
 }
 
@@ -34,8 +37,13 @@ pub struct HttpServer {
 impl HttpServer {
     /// Listens on 127.0.0.1 (any free port), answering 200 with `body` as JSON.
     pub fn start(body: &str) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind test HTTP server");
-        let port = listener.local_addr().expect("local addr").port();
+        HttpServer::start_on("127.0.0.1:0", body).expect("bind test HTTP server")
+    }
+
+    /// Like [`HttpServer::start`] on a given address (e.g. `0.0.0.0:18083`).
+    pub fn start_on(addr: &str, body: &str) -> std::io::Result<HttpServer> {
+        let listener = TcpListener::bind(addr)?;
+        let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             reply: Mutex::new(Reply {
                 status: 200,
@@ -45,6 +53,7 @@ impl HttpServer {
             }),
             hits: AtomicU64::new(0),
             heads: Mutex::new(Vec::new()),
+            only_path: Mutex::new(None),
             stop: AtomicBool::new(false),
         });
         let s = shared.clone();
@@ -59,7 +68,7 @@ impl HttpServer {
                 }
             }
         });
-        HttpServer { port, shared }
+        Ok(HttpServer { port, shared })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,6 +92,13 @@ impl HttpServer {
         self.update(|r| r.delay = delay);
     }
 
+    /// Answers only requests for `path` (query ignored); others get 404.
+    pub fn only_path(&self, path: &str) {
+        if let Ok(mut p) = self.shared.only_path.lock() {
+            *p = Some(path.to_string());
+        }
+    }
+
     fn update(&self, f: impl FnOnce(&mut Reply)) {
         if let Ok(mut r) = self.shared.reply.lock() {
             f(&mut r);
@@ -97,6 +113,13 @@ impl HttpServer {
     /// The heads of the requests received so far.
     pub fn heads(&self) -> Vec<String> {
         self.shared.heads.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Forgets the request heads received (a long-running server).
+    pub fn clear_heads(&self) {
+        if let Ok(mut h) = self.shared.heads.lock() {
+            h.clear();
+        }
     }
 
     /// Stops accepting: later connections are refused.
@@ -131,10 +154,23 @@ fn serve(mut conn: TcpStream, s: &Shared) {
         if let Ok(mut h) = s.heads.lock() {
             h.push(String::from_utf8_lossy(&head).into_owned());
         }
-        let reply = match s.reply.lock() {
+        let mut reply = match s.reply.lock() {
             Ok(r) => r.clone(),
             Err(_) => return,
         };
+        let only = s.only_path.lock().ok().and_then(|p| p.clone());
+        if let Some(only) = only {
+            let target = head
+                .split(|b| *b == b' ')
+                .nth(1)
+                .and_then(|t| t.split(|b| *b == b'?').next())
+                .unwrap_or_default();
+            if target != only.as_bytes() {
+                reply.status = 404;
+                reply.content_type = "text/plain".into();
+                reply.body = b"not found".to_vec();
+            }
+        }
         thread::sleep(reply.delay);
         let mut out = format!(
             "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n",

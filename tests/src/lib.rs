@@ -6,6 +6,7 @@ pub mod authz;
 pub mod bootstrap;
 pub mod chain;
 pub mod client;
+pub mod demo;
 pub mod echo;
 pub mod envoy;
 pub mod http_server;

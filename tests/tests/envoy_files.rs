@@ -3,6 +3,7 @@
 use tollgate_tests::bootstrap::{user_file, FILE_UPSTREAM_PORT};
 use tollgate_tests::chain::Target;
 use tollgate_tests::client::{Proto, Request};
+use tollgate_tests::demo::{self, Demo};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::{find_envoy, Envoy};
 
@@ -37,11 +38,18 @@ fn every_envoy_file_passes_validate_mode() {
     }
 }
 
+/// The demo services `cargo xtask up` runs (authz and JWKS), on free ports.
+fn start_demo() -> Demo {
+    demo::start("127.0.0.1:0", "127.0.0.1:0").unwrap_or_else(|e| panic!("demo services: {e}"))
+}
+
 /// What the README promises after `cargo xtask up`:
-/// `curl -s localhost:10000/anything -H 'x-user: a'`.
-fn check_shipped_file(name: &str) -> (EchoServer, Envoy) {
+/// `curl -s localhost:10000/anything -H 'x-user: a'`. The file's `authz` and
+/// `jwks` clusters (if any) point at `demo`.
+fn check_shipped_file(name: &str, demo: &Demo) -> (EchoServer, Envoy) {
     let echo = EchoServer::start("127.0.0.1:0").expect("echo");
     let (text, port, admin) = user_file(name, echo.port());
+    let text = demo.point_at(&text);
     let envoy = Envoy::try_start_text(&text, "yaml", port, admin, 2)
         .unwrap_or_else(|f| panic!("{name}: {}", f.log));
     let target = Target {
@@ -56,16 +64,19 @@ fn check_shipped_file(name: &str) -> (EchoServer, Envoy) {
 
 #[test]
 fn headers_yaml_carries_traffic() {
-    let (_echo, envoy) = check_shipped_file("headers.yaml");
+    let demo = start_demo();
+    let (_echo, envoy) = check_shipped_file("headers.yaml", &demo);
     let r = Request::get("/admin/panel").send(envoy.port, Proto::H1);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(r.header("x-user-seen").is_none());
 }
 
-/// The chain: auth sets the identity, ratelimit keys on it, headers reads it.
+/// The chain: auth sets the identity, ratelimit keys on it, headers reads it;
+/// ext_authz and the remote JWKS against the demo services `up` runs.
 #[test]
 fn chain_yaml_carries_traffic() {
-    let (echo, envoy) = check_shipped_file("chain.yaml");
+    let demo = start_demo();
+    let (echo, envoy) = check_shipped_file("chain.yaml", &demo);
     // The same checks run through docker-compose in tests/tests/compose.rs.
     let target = Target {
         port: envoy.port,
@@ -74,20 +85,30 @@ fn chain_yaml_carries_traffic() {
         echo: Some(&echo),
     };
     target.check_chain();
+    assert!(demo.jwks.hits() >= 1, "the JWKS was not fetched from the demo");
+    assert!(demo.authz.calls() >= 6, "ext_authz checks did not reach the demo");
 }
 
 /// The demo JWT that `envoy/auth.yaml` and `envoy/chain.yaml` list (`TOKEN=`)
-/// verifies against their inline key set.
+/// verifies against their inline key set and, on `/jwt-remote`, against the
+/// demo JWKS; `/ext` asks the demo authorization service.
 #[test]
 fn shipped_files_accept_their_demo_jwt() {
     for name in ["auth.yaml", "chain.yaml"] {
+        let demo = start_demo();
         let echo = EchoServer::start("127.0.0.1:0").expect("echo");
         let (text, port, admin) = user_file(name, echo.port());
+        let text = demo.point_at(&text);
         let token = text
             .lines()
             .find_map(|l| l.strip_prefix("#   TOKEN="))
             .unwrap_or_else(|| panic!("{name} lists no TOKEN="))
             .to_string();
+        assert_eq!(token, demo::TOKEN, "{name}: TOKEN= is not tollgate_tests::demo::TOKEN");
+        assert!(
+            text.contains(&demo::JWKS.replace('"', "\\\"")),
+            "{name}: the inline key set is not tollgate_tests::demo::JWKS"
+        );
         let envoy = Envoy::try_start_text(&text, "yaml", port, admin, 1)
             .unwrap_or_else(|f| panic!("{name}: {}", f.log));
         for proto in tollgate_tests::client::BOTH {
@@ -102,5 +123,13 @@ fn shipped_files_accept_their_demo_jwt() {
             assert_eq!(r.status, 401, "{name}");
             assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="tollgate demo""#));
         }
+        let target = Target {
+            port: envoy.port,
+            admin_port: envoy.admin_port,
+            client_ip: "127.0.0.1".into(),
+            echo: Some(&echo),
+        };
+        target.check_remote_jwt(name);
+        target.check_ext_authz(name);
     }
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask up`: the filter chain running locally, in front of the echo
-//! upstream, for trying configurations by hand.
+//! upstream, with the demo authorization service and JWKS its ext_authz and
+//! remote JWT examples call, for trying configurations by hand.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -8,6 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use tollgate_tests::demo::{self, FILE_AUTHZ_PORT, FILE_JWKS_PORT};
 use tollgate_tests::echo::EchoServer;
 
 use crate::build::{self, Profile};
@@ -28,8 +30,12 @@ pub fn run(ws: &Workspace) -> Result<()> {
     // Check before the build, so a busy port fails fast. Plain bind without
     // SO_REUSEPORT: Envoy binds with it, so a second Envoy would otherwise
     // silently share the port with the first.
+    let authz_addr = format!("127.0.0.1:{FILE_AUTHZ_PORT}");
+    let jwks_addr = format!("127.0.0.1:{FILE_JWKS_PORT}");
     for (what, addr) in [
         ("echo upstream", ECHO_ADDR.to_string()),
+        ("demo authz service", authz_addr.clone()),
+        ("demo JWKS", jwks_addr.clone()),
         ("Envoy listener", format!("127.0.0.1:{}", ports.listener)),
         ("Envoy admin", format!("127.0.0.1:{}", ports.admin)),
     ] {
@@ -45,6 +51,12 @@ pub fn run(ws: &Workspace) -> Result<()> {
     let echo = EchoServer::start(ECHO_ADDR)
         .with_context(|| format!("starting the echo upstream on {ECHO_ADDR}"))?;
     eprintln!("echo upstream on {}", echo.addr());
+    // The same services the chain's tests run (tollgate_tests::demo).
+    let demo = demo::start(&authz_addr, &jwks_addr).context("starting the demo services")?;
+    eprintln!(
+        "demo authz service on {authz_addr} (cluster authz), demo JWKS on http://{jwks_addr}{} (cluster jwks)",
+        demo::JWKS_PATH
+    );
 
     let (stop_tx, stop_rx) = mpsc::channel();
     ctrlc::set_handler(move || {
@@ -68,34 +80,70 @@ pub fn run(ws: &Workspace) -> Result<()> {
     let mut envoy = Guard::new("envoy", child);
 
     if !wait_ready(&mut envoy, ports.admin, &stop_rx)? {
-        eprintln!("\ninterrupted: stopping Envoy and the echo upstream");
+        eprintln!("\ninterrupted: stopping Envoy, the echo upstream and the demo services");
         return Ok(());
     }
     println!();
-    println!("Tollgate is up: Envoy listener 127.0.0.1:{}, admin http://127.0.0.1:{}/ (stats: /stats?filter=tollgate), upstream {ECHO_ADDR}", ports.listener, ports.admin);
-    println!(
-        "try:  curl -s localhost:{}/anything -H 'x-user: a'",
-        ports.listener
-    );
+    println!("Tollgate is up: Envoy listener 127.0.0.1:{}, admin http://127.0.0.1:{}/ (stats: /stats?filter=tollgate)", ports.listener, ports.admin);
+    println!("  upstream {ECHO_ADDR}, demo authz {authz_addr}, demo JWKS {jwks_addr}");
+    println!();
+    print!("{}", examples(ports.listener));
+    println!();
     println!("Ctrl-C stops everything.");
     println!();
 
+    let mut last_clear = Instant::now();
     loop {
         match stop_rx.recv_timeout(Duration::from_millis(250)) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                eprintln!("\nstopping Envoy and the echo upstream");
+                eprintln!("\nstopping Envoy, the echo upstream and the demo services");
                 envoy.stop();
                 drop(echo);
+                drop(demo);
                 return Ok(());
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Some(status) = envoy.exited()? {
                     drop(echo);
+                    drop(demo);
                     bail!("Envoy exited ({status}); its log is above");
+                }
+                // The servers record requests for tests; forget them so a
+                // long session does not grow without bound.
+                if last_clear.elapsed() > Duration::from_secs(10) {
+                    echo.clear();
+                    demo.clear();
+                    last_clear = Instant::now();
                 }
             }
         }
     }
+}
+
+/// A curl per method (and the open path), as in the README and chain.yaml's
+/// header comment.
+fn examples(port: u16) -> String {
+    let url = format!("localhost:{port}");
+    let token = demo::TOKEN;
+    let user = demo::USER_HEADER;
+    let denied = demo::DENIED_USER;
+    format!(
+        "try:
+  curl -s {url}/anything -H 'x-user: a'                    # open path: 200, headers injected
+  # API key
+  curl -i {url}/api/x -H 'x-api-key: demo-key-1'           # 200, x-authenticated-as: mobile-app
+  curl -i {url}/api/x                                      # 401
+  # HTTP Basic
+  curl -i {url}/admin -u alice:alice-password              # 200, x-authenticated-as: alice (bcrypt, then cached)
+  # JWT (EdDSA): inline key set on /jwt, fetched from the demo JWKS on /jwt-remote
+  TOKEN={token}
+  curl -i {url}/jwt/x -H \"authorization: Bearer $TOKEN\"          # 200, x-authenticated-as: demo-user
+  curl -i {url}/jwt-remote/x -H \"authorization: Bearer $TOKEN\"   # 200, key set from the jwks cluster
+  # external authorization (the demo service allows {user}: anyone but {denied})
+  curl -i {url}/ext/x -H '{user}: alice'                   # 200, x-authenticated-as: alice
+  curl -i {url}/ext/x -H '{user}: {denied}'                 # 403, x-authz-reason and the service's JSON body
+"
+    )
 }
 
 /// Polls the admin `/ready` endpoint, failing early if Envoy exits (a bad

@@ -3,8 +3,9 @@
 //! `forward_username_header`.
 //!
 //! Slow hashes make every guess cost the worker milliseconds, so:
-//! verified credentials are cached in shared data (keyed by a SHA-256 of
-//! user, password and the stored line; bounded; expiring), and after
+//! credentials verified against a slow hash are cached in shared data (keyed
+//! by a SHA-256 of user, password and the stored line; bounded; expiring;
+//! `{SHA}` is cheaper than the cache and is not cached), and after
 //! `lockout.max_failures` failures within `lockout.window` for a user name or
 //! a client address, the filter answers 429 without hashing until the window
 //! ends. A cached success passes even during a lockout (it costs no hashing
@@ -12,12 +13,12 @@
 //! at their name).
 
 use crate::cache::{digest, FailureCounter, Store, SuccessCache};
-use tollgate_common::duration::{Duration, DurationOrZero};
 use crate::htpasswd::{self, Entry};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
 use std::collections::HashMap;
+use tollgate_common::duration::{Duration, DurationOrZero};
 use tollgate_common::header::MutableHeaderName;
 use tollgate_common::request::{Request, RequestSource};
 use tollgate_common::time::epoch_seconds;
@@ -207,18 +208,22 @@ impl BasicConfig {
         };
         let now = epoch_seconds(req.now());
         let entry = self.users_map().get(&user);
-        let key = digest(&[
-            user.as_bytes(),
-            password.as_bytes(),
-            entry.map_or(&b""[..], |e| e.line.as_bytes()),
-        ]);
-        let successes = self.successes();
-        if entry.is_some() && successes.hit(store, &key, now) {
-            return Check::Verified { user, cached: true };
+        // Only slow hashes are cached: for `{SHA}` one SHA-1 costs less than
+        // the cache's digest and shared-data round trip (measured by the bench).
+        let successes = entry.filter(|e| e.hash.is_slow()).map(|e| {
+            (
+                self.successes(),
+                digest(&[user.as_bytes(), password.as_bytes(), e.line.as_bytes()]),
+            )
+        });
+        if let Some((cache, key)) = &successes {
+            if cache.hit(store, key, now) {
+                return Check::Verified { user, cached: true };
+            }
         }
         let failures = self.failures();
         let user_subject = digest(&[b"user", user.as_bytes()]);
-        let address = req.client_address().map(|a| client_ip(&a).to_string());
+        let address = req.client_ip();
         let address_subject = address
             .as_ref()
             .map(|a| digest(&[b"address", a.as_bytes()]));
@@ -231,7 +236,9 @@ impl BasicConfig {
             return Check::LockedOut { retry_after };
         }
         if entry.is_some_and(|e| e.hash.verify(password.as_bytes())) {
-            successes.insert(store, &key, now);
+            if let Some((cache, key)) = &successes {
+                cache.insert(store, key, now);
+            }
             return Check::Verified {
                 user,
                 cached: false,
@@ -248,16 +255,6 @@ impl BasicConfig {
     }
 }
 
-/// The IP of Envoy's `source.address` (`1.2.3.4:5`, `[::1]:5`).
-pub fn client_ip(address: &str) -> &str {
-    if let Some(rest) = address.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match address.rsplit_once(':') {
-        Some((ip, port)) if !ip.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => ip,
-        _ => address,
-    }
-}
 
 #[cfg(test)]
 mod tests;

@@ -71,8 +71,30 @@ impl<S: RequestSource> Request<S> {
             .clone()
     }
 
+    /// The client's IP, without the port (IPv6 without brackets).
+    pub fn client_ip(&self) -> Option<String> {
+        self.client_address().map(|a| without_port(&a).to_string())
+    }
+
     /// The time of the first call, so every template in one request agrees.
     pub fn now(&self) -> SystemTime {
         *self.now.get_or_init(|| self.source.now())
+    }
+}
+
+/// `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`; anything else unchanged.
+pub fn without_port(addr: &str) -> &str {
+    if let Some(rest) = addr.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port))
+            if !host.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
+        _ => addr,
     }
 }

@@ -122,7 +122,7 @@ impl Template {
                 }
                 Part::ClientIp => {
                     if let Some(a) = req.client_address() {
-                        out.push_str(without_port(&a));
+                        out.push_str(crate::request::without_port(&a));
                     }
                 }
                 Part::StartTime => out.push_str(&rfc3339(req.now())),
@@ -209,22 +209,6 @@ fn parse_req(arg: &str, shown: &str) -> Result<Part, String> {
     Ok(Part::Header(names))
 }
 
-/// `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`; anything else unchanged.
-fn without_port(addr: &str) -> &str {
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match addr.rsplit_once(':') {
-        Some((host, port))
-            if !host.contains(':')
-                && !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            host
-        }
-        _ => addr,
-    }
-}
 
 /// A random UUID v4, or `None` when the host gives no randomness (the
 /// header then expands empty rather than the filter failing).

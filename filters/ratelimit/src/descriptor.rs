@@ -98,7 +98,7 @@ fn entry<'a, S: RequestSource>(
         }
         KeyEntry::RemoteAddress {} => Some((
             "remote_address",
-            without_port(&req.client_address()?).to_string(),
+            req.client_ip()?,
         )),
         KeyEntry::Path { segments } => {
             let path = req.normalized_path()?;
@@ -155,22 +155,6 @@ pub fn path_prefix(path: &str, n: u32) -> &str {
     path
 }
 
-/// `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`; anything else unchanged.
-pub fn without_port(addr: &str) -> &str {
-    if let Some(rest) = addr.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match addr.rsplit_once(':') {
-        Some((host, port))
-            if !host.contains(':')
-                && !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            host
-        }
-        _ => addr,
-    }
-}
 
 #[cfg(test)]
 mod tests;

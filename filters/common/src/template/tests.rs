@@ -120,8 +120,10 @@ fn addresses_without_port() {
         ("::1", "::1"),
         ("[::1]", "::1"),
         ("host:", "host:"),
+        ("unix", "unix"),
+        ("[", ""),
     ] {
-        assert_eq!(without_port(addr), want, "{addr}");
+        assert_eq!(crate::request::without_port(addr), want, "{addr}");
     }
     let r = FakeSource::new(&[]).client(Some("[::1]:1234")).request();
     let t = Template::parse("%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%|%DOWNSTREAM_REMOTE_ADDRESS%")
