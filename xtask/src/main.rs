@@ -6,6 +6,7 @@ mod apt;
 mod bench;
 mod build;
 mod envoy;
+mod fuzz;
 mod package;
 mod proc;
 mod test;
@@ -35,7 +36,7 @@ commands:
 ";
 
 /// Each command's usage after the common part.
-const MORE_USAGE: &[&str] = &[package::USAGE];
+const MORE_USAGE: &[&str] = &[package::USAGE, fuzz::USAGE];
 
 fn main() -> ExitCode {
     match run(std::env::args_os().skip(1).collect()) {
@@ -74,6 +75,10 @@ fn run(args: Vec<OsString>) -> Result<bool> {
             let ws = workspace::Workspace::load()?;
             up::run(&ws)?;
             Ok(true)
+        }
+        Some("fuzz") => {
+            let opts = fuzz::Options::parse(&rest)?;
+            fuzz::run(&workspace::Workspace::load()?, &opts)
         }
         Some("bench") => {
             let opts = bench::Options::parse(&rest)?;
