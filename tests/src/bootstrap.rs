@@ -78,7 +78,9 @@ impl Bootstrap {
                        "direct_response": {"status": status, "body": {"inline_string": body}}})
             })
             .collect();
-        routes.push(json!({"match": {"prefix": "/"}, "route": {"cluster": "upstream", "timeout": "10s"}}));
+        routes.push(
+            json!({"match": {"prefix": "/"}, "route": {"cluster": "upstream", "timeout": "10s"}}),
+        );
         json!({
             "admin": {"address": socket(self.admin_port)},
             "static_resources": {
@@ -157,14 +159,23 @@ pub const FILE_RLS_PORT: u16 = 8081;
 /// the listener and admin ports.
 pub fn user_file(name: &str, upstream_port: u16) -> (String, u16, u16) {
     let path = crate::repo_root().join("envoy").join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let (listener, admin) = (crate::free_port(), crate::free_port());
     let dist = format!("{}/", crate::dist_dir().display());
     let text = text
-        .replace(&format!("port_value: {FILE_LISTENER_PORT}"), &format!("port_value: {listener}"))
-        .replace(&format!("port_value: {FILE_ADMIN_PORT}"), &format!("port_value: {admin}"))
-        .replace(&format!("port_value: {FILE_UPSTREAM_PORT}"), &format!("port_value: {upstream_port}"))
+        .replace(
+            &format!("port_value: {FILE_LISTENER_PORT}"),
+            &format!("port_value: {listener}"),
+        )
+        .replace(
+            &format!("port_value: {FILE_ADMIN_PORT}"),
+            &format!("port_value: {admin}"),
+        )
+        .replace(
+            &format!("port_value: {FILE_UPSTREAM_PORT}"),
+            &format!("port_value: {upstream_port}"),
+        )
         .replace("filename: dist/", &format!("filename: {dist}"));
     (text, listener, admin)
 }

@@ -112,7 +112,11 @@ impl HttpServer {
 
     /// The heads of the requests received so far.
     pub fn heads(&self) -> Vec<String> {
-        self.shared.heads.lock().map(|h| h.clone()).unwrap_or_default()
+        self.shared
+            .heads
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
     }
 
     /// Forgets the request heads received (a long-running server).

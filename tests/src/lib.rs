@@ -10,8 +10,8 @@ pub mod demo;
 pub mod echo;
 pub mod envoy;
 pub mod http_server;
-pub mod pyjwt;
 pub mod proc;
+pub mod pyjwt;
 pub mod rls;
 pub mod tools;
 

@@ -37,7 +37,10 @@ pub fn python() -> PathBuf {
     let scratch = root.join("target/pyjwt-venv");
     let python = scratch.join("bin/python");
     if !python.exists() {
-        let _ = Command::new("python3").args(["-m", "venv"]).arg(&scratch).status();
+        let _ = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&scratch)
+            .status();
     }
     assert!(
         python.exists() && (has_pyjwt(&python) || (pip_install(&python) && has_pyjwt(&python))),

@@ -101,12 +101,22 @@ fn good_tokens_pass_with_identity_and_claims() {
     rig.jwks.set_delay(Duration::from_millis(300));
     let t = Instant::now();
     let r = bearer("/jwt/a", &token("rs256"), Proto::H1, rig.envoy.port);
-    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     rig.jwks.set_delay(Duration::ZERO);
     let heads = rig.jwks.heads();
-    assert!(heads[0].starts_with("GET /.well-known/jwks.json HTTP/1.1"), "{heads:?}");
-    assert!(heads[0].to_ascii_lowercase().contains("host: jwks.test"), "{heads:?}");
+    assert!(
+        heads[0].starts_with("GET /.well-known/jwks.json HTTP/1.1"),
+        "{heads:?}"
+    );
+    assert!(
+        heads[0].to_ascii_lowercase().contains("host: jwks.test"),
+        "{heads:?}"
+    );
     for proto in BOTH {
         for (name, sub) in [("rs256", "alice"), ("es256", "erin"), ("eddsa", "dave")] {
             let r = Request::get("/jwt/b")
@@ -119,7 +129,10 @@ fn good_tokens_pass_with_identity_and_claims() {
             assert_eq!(r.upstream_header_values("x-jwt-team"), ["blue"]);
             let payload = token(name).split('.').nth(1).unwrap().to_string();
             assert_eq!(r.upstream_header_values("x-jwt-payload"), [payload]);
-            assert!(r.upstream_header_values("authorization").is_empty(), "forward: false");
+            assert!(
+                r.upstream_header_values("authorization").is_empty(),
+                "forward: false"
+            );
         }
         // From the access_token parameter (Envoy's default second location).
         let r = Request::get(&format!("/jwt/q?x=1&access_token={}", token("eddsa")))
@@ -144,12 +157,20 @@ fn good_tokens_pass_with_identity_and_claims() {
 #[test]
 fn classic_attacks_are_refused_and_never_reach_the_upstream() {
     let rig = rig("2s");
-    assert_eq!(bearer("/jwt/warm", &token("rs256"), Proto::H1, rig.envoy.port).status, 200);
+    assert_eq!(
+        bearer("/jwt/warm", &token("rs256"), Proto::H1, rig.envoy.port).status,
+        200
+    );
     rig.echo.clear();
     let oversized = format!("{}.{}.{}", "e".repeat(9000), "e".repeat(9000), "e");
     let cases = [
         ("alg_none", token("alg_none"), 401, "alg_not_allowed"),
-        ("hs256_with_rsa_public_key", token("hs256_with_rsa_public_key"), 401, "alg_not_allowed"),
+        (
+            "hs256_with_rsa_public_key",
+            token("hs256_with_rsa_public_key"),
+            401,
+            "alg_not_allowed",
+        ),
         ("never_known", token("never_known"), 401, "unknown_kid"),
         ("expired", token("expired"), 401, "expired"),
         ("nbf_future", token("nbf_future"), 401, "not_yet_valid"),
@@ -189,10 +210,17 @@ fn classic_attacks_are_refused_and_never_reach_the_upstream() {
 fn key_rotation_refetches_on_unknown_kid_rate_limited() {
     let rig = rig("2s");
     let port = rig.envoy.port;
-    assert_eq!(bearer("/jwt/a", &token("rs256"), Proto::H1, port).status, 200);
+    assert_eq!(
+        bearer("/jwt/a", &token("rs256"), Proto::H1, port).status,
+        200
+    );
     rig.jwks.set_body(&jwks(2));
     // Within the interval: no re-fetch, the new key is unknown.
-    assert_reason(&bearer("/jwt/a", &token("rotated"), Proto::H1, port), 401, "unknown_kid");
+    assert_reason(
+        &bearer("/jwt/a", &token("rotated"), Proto::H1, port),
+        401,
+        "unknown_kid",
+    );
     assert_eq!(rig.jwks.hits(), 1);
     std::thread::sleep(Duration::from_millis(1100));
     let r = bearer("/jwt/a", &token("rotated"), Proto::H1, port);
@@ -200,7 +228,11 @@ fn key_rotation_refetches_on_unknown_kid_rate_limited() {
     assert_eq!(r.upstream_header_values("x-tollgate-identity"), ["rotated"]);
     assert_eq!(rig.jwks.hits(), 2);
     // A kid no set has: refused at once, no third fetch within the interval.
-    assert_reason(&bearer("/jwt/a", &token("never_known"), Proto::H2, port), 401, "unknown_kid");
+    assert_reason(
+        &bearer("/jwt/a", &token("never_known"), Proto::H2, port),
+        401,
+        "unknown_kid",
+    );
     assert_eq!(rig.jwks.hits(), 2);
     assert_eq!(rig.envoy.counter("tollgate.auth.jwks_fetches"), 2);
 }
@@ -278,7 +310,11 @@ fn verified_tokens_are_cached_and_timed() {
             out.extend_from_slice(&buf[..n]);
         }
         let took = t.elapsed();
-        assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
+        assert!(
+            out.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
         took
     };
     // Envoy answers /direct itself (no upstream): the time is the filter's.

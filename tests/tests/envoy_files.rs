@@ -22,10 +22,13 @@ fn user_files() -> Vec<String> {
 fn every_envoy_file_passes_validate_mode() {
     let envoy = find_envoy(&tollgate_tests::repo_root()).expect("envoy");
     let files = user_files();
-    assert!(files.contains(&"chain.yaml".to_string()) && files.contains(&"headers.yaml".to_string()));
+    assert!(
+        files.contains(&"chain.yaml".to_string()) && files.contains(&"headers.yaml".to_string())
+    );
     for name in files {
         let (text, _, _) = user_file(&name, FILE_UPSTREAM_PORT);
-        let path = std::env::temp_dir().join(format!("tollgate-validate-{}-{name}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("tollgate-validate-{}-{name}", std::process::id()));
         std::fs::write(&path, text).expect("write");
         let out = std::process::Command::new(&envoy)
             .args(["--mode", "validate", "--use-dynamic-base-id", "-c"])
@@ -33,8 +36,12 @@ fn every_envoy_file_passes_validate_mode() {
             .output()
             .expect("run envoy");
         let _ = std::fs::remove_file(&path);
-        assert!(out.status.success(), "{name} does not validate:\n{}{}",
-            String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name} does not validate:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -85,8 +92,14 @@ fn chain_yaml_carries_traffic() {
         echo: Some(&echo),
     };
     target.check_chain();
-    assert!(demo.jwks.hits() >= 1, "the JWKS was not fetched from the demo");
-    assert!(demo.authz.calls() >= 6, "ext_authz checks did not reach the demo");
+    assert!(
+        demo.jwks.hits() >= 1,
+        "the JWKS was not fetched from the demo"
+    );
+    assert!(
+        demo.authz.calls() >= 6,
+        "ext_authz checks did not reach the demo"
+    );
 }
 
 /// The demo JWT that `envoy/auth.yaml` and `envoy/chain.yaml` list (`TOKEN=`)
@@ -104,7 +117,11 @@ fn shipped_files_accept_their_demo_jwt() {
             .find_map(|l| l.strip_prefix("#   TOKEN="))
             .unwrap_or_else(|| panic!("{name} lists no TOKEN="))
             .to_string();
-        assert_eq!(token, demo::TOKEN, "{name}: TOKEN= is not tollgate_tests::demo::TOKEN");
+        assert_eq!(
+            token,
+            demo::TOKEN,
+            "{name}: TOKEN= is not tollgate_tests::demo::TOKEN"
+        );
         assert!(
             text.contains(&demo::JWKS.replace('"', "\\\"")),
             "{name}: the inline key set is not tollgate_tests::demo::JWKS"
@@ -117,11 +134,17 @@ fn shipped_files_accept_their_demo_jwt() {
                 .header("x-jwt-team", "spoofed")
                 .send(envoy.port, proto);
             assert_eq!(r.status, 200, "{name} {proto:?}: {}", r.text());
-            assert_eq!(r.upstream_header_values("x-tollgate-identity"), ["demo-user"]);
+            assert_eq!(
+                r.upstream_header_values("x-tollgate-identity"),
+                ["demo-user"]
+            );
             assert_eq!(r.upstream_header_values("x-jwt-team"), ["blue"]);
             let r = Request::get("/jwt/x").send(envoy.port, proto);
             assert_eq!(r.status, 401, "{name}");
-            assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="tollgate demo""#));
+            assert_eq!(
+                r.header("www-authenticate"),
+                Some(r#"Bearer realm="tollgate demo""#)
+            );
         }
         let target = Target {
             port: envoy.port,

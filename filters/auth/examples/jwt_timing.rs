@@ -21,8 +21,13 @@ fn main() -> Result<(), String> {
     let p = JwtProvider::from_json(&config.to_string()).map_err(|e| e.to_string())?;
     let jwks = p.local_jwks().ok_or("no local JWKS")?;
     let tokens: Value = serde_json::from_str(TOKENS).map_err(|e| e.to_string())?;
-    for name in ["rs256", "rs512", "ps256", "es256", "es384", "eddsa", "hs256"] {
-        let t = tokens.get(name).and_then(Value::as_str).ok_or(format!("no token {name}"))?;
+    for name in [
+        "rs256", "rs512", "ps256", "es256", "es384", "eddsa", "hs256",
+    ] {
+        let t = tokens
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or(format!("no token {name}"))?;
         let rounds = 200;
         let start = Instant::now();
         for _ in 0..rounds {
@@ -35,6 +40,9 @@ fn main() -> Result<(), String> {
     for _ in 0..200 {
         Jwks::parse(JWKS)?;
     }
-    println!("JWKS parse (5 keys): {:8.1} us", start.elapsed().as_secs_f64() * 1e6 / 200.0);
+    println!(
+        "JWKS parse (5 keys): {:8.1} us",
+        start.elapsed().as_secs_f64() * 1e6 / 200.0
+    );
     Ok(())
 }

@@ -255,6 +255,5 @@ impl BasicConfig {
     }
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -135,7 +135,9 @@ impl<'a> JwtState<'a> {
                 let entry = entry(v, &verified);
                 let expiry = verified
                     .exp
-                    .map_or(u64::MAX, |e| e.saturating_add(u64::from(p.clock_skew_seconds)))
+                    .map_or(u64::MAX, |e| {
+                        e.saturating_add(u64::from(p.clock_skew_seconds))
+                    })
                     .min(now.saturating_add(config.max_ttl_secs));
                 cache.insert(store, &key, &entry, expiry, now);
                 granted(entry)

@@ -16,7 +16,10 @@ pub fn token<S: RequestSource>(location: &Location, req: &Request<S>, edits: &mu
                 edits.set(":path", &p);
             }
         }
-        Location::Cookie(name) => match edits.current("cookie", req).and_then(|v| strip_cookie(&v, name)) {
+        Location::Cookie(name) => match edits
+            .current("cookie", req)
+            .and_then(|v| strip_cookie(&v, name))
+        {
             Some(v) if v.is_empty() => edits.remove("cookie"),
             Some(v) => edits.set("cookie", &v),
             None => {}

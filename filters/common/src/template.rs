@@ -209,7 +209,6 @@ fn parse_req(arg: &str, shown: &str) -> Result<Part, String> {
     Ok(Part::Header(names))
 }
 
-
 /// A random UUID v4, or `None` when the host gives no randomness (the
 /// header then expands empty rather than the filter failing).
 fn uuid_v4() -> Option<String> {

@@ -96,10 +96,7 @@ fn entry<'a, S: RequestSource>(
             let key = descriptor_key.as_deref().unwrap_or(header_name.as_str());
             Some((key, req.header(header_name.as_str())?))
         }
-        KeyEntry::RemoteAddress {} => Some((
-            "remote_address",
-            req.client_ip()?,
-        )),
+        KeyEntry::RemoteAddress {} => Some(("remote_address", req.client_ip()?)),
         KeyEntry::Path { segments } => {
             let path = req.normalized_path()?;
             Some((
@@ -154,7 +151,6 @@ pub fn path_prefix(path: &str, n: u32) -> &str {
     }
     path
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -223,4 +223,3 @@ fn config_forms_and_errors() {
     );
     assert!(err(serde_json::json!({"users": USERS, "bogus": 1})).contains("unknown field"));
 }
-

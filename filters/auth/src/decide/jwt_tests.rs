@@ -57,7 +57,10 @@ fn verified_once_then_cached_with_headers() {
     assert_eq!(identity.as_deref(), Some("alice"));
     assert_eq!(edits.value("x-sub"), Some("alice"));
     assert!(edits.value("x-payload").is_some());
-    assert!(edits.0.contains(&Op::Remove("authorization".into())), "forward: false");
+    assert!(
+        edits.0.contains(&Op::Remove("authorization".into())),
+        "forward: false"
+    );
     assert_eq!((n.jwt_cache_hits, n.jwt_cache_misses), (0, 1));
     let (d2, n) = run(&c, &store, "/a", Some(&tok("rs256")));
     assert_eq!((n.jwt_cache_hits, n.jwt_cache_misses), (1, 0));
@@ -65,7 +68,10 @@ fn verified_once_then_cached_with_headers() {
 }
 
 fn challenge(reply: &LocalReply) -> Vec<&str> {
-    let h = reply.headers.iter().filter(|(n, _)| n == "www-authenticate");
+    let h = reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "www-authenticate");
     h.map(|(_, v)| v.as_str()).collect()
 }
 
@@ -82,9 +88,15 @@ fn denials_carry_status_challenge_and_reason() {
     let (r, reply) = deny("/a", Some(&tok("expired")));
     assert_eq!(r, Reason::Jwt(crate::jwt::Reason::Expired));
     assert!(reply.reason.starts_with("expired"));
-    assert_eq!(challenge(&reply), ["Bearer realm=\"r\", error=\"invalid_token\""]);
+    assert_eq!(
+        challenge(&reply),
+        ["Bearer realm=\"r\", error=\"invalid_token\""]
+    );
     let (r, reply) = deny("/a", Some(&tok("wrong_aud")));
-    assert_eq!((r, reply.status), (Reason::Jwt(crate::jwt::Reason::BadAudience), 403));
+    assert_eq!(
+        (r, reply.status),
+        (Reason::Jwt(crate::jwt::Reason::BadAudience), 403)
+    );
     // provider_and_audiences replaces the provider's audiences.
     let (_, reply) = deny("/other-aud", Some(&tok("rs256")));
     assert_eq!(reply.status, 403);
@@ -106,10 +118,18 @@ fn unknown_provider_is_a_config_error_with_its_path() {
         .to_string()
     };
     let e = bad(json!([{"requires": {"requires_any": [{"provider_name": "nope"}]}}]));
-    assert!(e.contains("rules[0].requires.requires_any[0].provider_name"), "{e}");
+    assert!(
+        e.contains("rules[0].requires.requires_any[0].provider_name"),
+        "{e}"
+    );
     assert!(e.contains("\"nope\""), "{e}");
-    let e = bad(json!([{"requires": {"provider_and_audiences": {"provider_name": "x", "audiences": ["a"]}}}]));
-    assert!(e.contains("rules[0].requires.provider_and_audiences.provider_name"), "{e}");
+    let e = bad(
+        json!([{"requires": {"provider_and_audiences": {"provider_name": "x", "audiences": ["a"]}}}]),
+    );
+    assert!(
+        e.contains("rules[0].requires.provider_and_audiences.provider_name"),
+        "{e}"
+    );
     let e = crate::config::parse(br#"{"rules": [{"requires": {"provider_name": "p"}}]}"#)
         .unwrap_err()
         .to_string();

@@ -9,11 +9,11 @@
 //! (dynamic metadata and Envoy's own cache do not exist for a wasm filter),
 //! and `remote_jwks.async_fetch` / `retry_policy`.
 
-use tollgate_common::duration::Duration as ConfigDuration;
 use super::jwks::SkippedKey;
 pub use super::sources::{HmacSecret, LocalJwks, RemoteJwks};
 use serde::Deserialize;
 use std::time::Duration;
+use tollgate_common::duration::Duration as ConfigDuration;
 use tollgate_common::header::{HeaderName, MutableHeaderName};
 use tollgate_common::matcher::StringMatcher;
 use tollgate_common::ConfigError;

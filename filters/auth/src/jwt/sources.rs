@@ -2,7 +2,6 @@
 //! (Envoy's DataSource shape) and `remote_jwks` (Envoy's RemoteJwks with an
 //! HttpUri). Parsed and checked while deserializing.
 
-use tollgate_common::duration::Duration as ConfigDuration;
 use super::jwks::{Jwks, SkippedKey};
 use super::provider::{NonEmpty, DEFAULT_CACHE_DURATION, MIN_HMAC_SECRET_BYTES};
 use base64::engine::general_purpose::STANDARD;
@@ -10,6 +9,7 @@ use base64::Engine;
 use serde::Deserialize;
 use std::fmt;
 use std::time::Duration;
+use tollgate_common::duration::Duration as ConfigDuration;
 
 /// `local_jwks`: Envoy's DataSource with `inline_string` (or `inline_bytes`,
 /// base64 as in proto3 JSON). `filename` and `environment_variable` cannot be
@@ -140,7 +140,9 @@ impl TryFrom<RawRemoteJwks> for RemoteJwks {
             path,
             cluster: r.http_uri.cluster.0,
             timeout: r.http_uri.timeout.as_std(),
-            cache_duration: r.cache_duration.map_or(DEFAULT_CACHE_DURATION, ConfigDuration::as_std),
+            cache_duration: r
+                .cache_duration
+                .map_or(DEFAULT_CACHE_DURATION, ConfigDuration::as_std),
             uri,
         })
     }
