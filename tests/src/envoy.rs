@@ -192,18 +192,7 @@ impl Envoy {
     /// Stop Envoy (SIGTERM, so it flushes its log; SIGKILL after 5 s) and
     /// return its log. Called by drop too.
     pub fn stop(&mut self) -> String {
-        if let Ok(None) = self.child.try_wait() {
-            if let Ok(pid) = i32::try_from(self.child.id()) {
-                // SAFETY: signalling our own child process.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-            }
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
+        crate::proc::terminate(&mut self.child, Duration::from_secs(5));
         self.log()
     }
 }

@@ -314,16 +314,7 @@ impl Drop for Docker {
         let Some(daemon) = self.own.as_mut() else {
             return;
         };
-        if let Ok(pid) = i32::try_from(daemon.child.id()) {
-            // SAFETY: signalling our own child process.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while matches!(daemon.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = daemon.child.kill();
-        let _ = daemon.child.wait();
+        tollgate_tests::proc::terminate(&mut daemon.child, Duration::from_secs(20));
         if std::env::var_os("TOLLGATE_KEEP_LOGS").is_none() {
             let _ = std::fs::remove_dir_all(&daemon.dir);
         }

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, FromRawFd};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -105,26 +105,12 @@ impl Guard {
     }
 
     pub fn stop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
+        if !tollgate_tests::proc::terminate(&mut self.child, Duration::from_secs(5)) {
+            eprintln!(
+                "{} did not stop within 5 s of SIGTERM: killed it",
+                self.name
+            );
         }
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: pid is our own unreaped child, so it names no other process.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!(
-            "{} did not stop within 5 s of SIGTERM: killing it",
-            self.name
-        );
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
