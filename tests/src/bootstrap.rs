@@ -125,25 +125,11 @@ pub fn cluster(name: &str, port: u16) -> Value {
 /// The Envoy wasm HTTP filter running `dist/<module>.wasm` with `config`
 /// (JSON text) as its plugin configuration, the way `envoy/*.yaml` do.
 pub fn wasm_filter(module: &str, config: &str) -> Value {
-    json!({
-        "name": format!("tollgate.{module}"),
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {
-                "name": format!("tollgate.{module}"),
-                "root_id": format!("tollgate.{module}"),
-                "vm_config": {
-                    "vm_id": format!("tollgate.{module}"),
-                    "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": crate::module(module).display().to_string()}}
-                },
-                "configuration": {
-                    "@type": "type.googleapis.com/google.protobuf.StringValue",
-                    "value": config
-                }
-            }
-        }
-    })
+    let name = format!("tollgate.{module}");
+    let mut filter = wasm_filter_at(&crate::module(module), &name, config);
+    // One VM per module, shared by every filter instance of it (as in envoy/*.yaml).
+    filter["typed_config"]["config"]["vm_config"]["vm_id"] = Value::from(name);
+    filter
 }
 
 /// Fixed ports used by the files in `envoy/` (what a user gets when running
