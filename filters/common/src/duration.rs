@@ -56,6 +56,26 @@ impl TryFrom<DurationText> for Duration {
     }
 }
 
+/// The longest a request may wait on a dependency (an authorization or
+/// rate-limit service): a minute, as a sanity bound on configurations.
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// A dependency's timeout: a [`Duration`] of at most [`MAX_TIMEOUT_MS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Duration")]
+pub struct Timeout(pub Duration);
+
+impl TryFrom<Duration> for Timeout {
+    type Error = String;
+    fn try_from(d: Duration) -> Result<Self, String> {
+        if d.as_millis() > MAX_TIMEOUT_MS {
+            Err(format!("must be at most {MAX_TIMEOUT_MS}ms"))
+        } else {
+            Ok(Timeout(d))
+        }
+    }
+}
+
 /// A duration that may also be zero (`"0s"`), for settings where zero
 /// means "off" (a cache's time to live).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

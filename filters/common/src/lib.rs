@@ -11,6 +11,7 @@ pub mod matcher;
 pub mod path;
 pub mod reply;
 pub mod request;
+pub mod status;
 pub mod template;
 pub mod testing;
 pub mod time;

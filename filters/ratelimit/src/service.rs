@@ -16,10 +16,11 @@
 
 use crate::rls;
 use serde::Deserialize;
-use tollgate_common::duration::Duration;
+use tollgate_common::duration::Timeout;
+use tollgate_common::status::HttpStatus;
 
 pub const DEFAULT_TIMEOUT_MS: u64 = 20;
-pub const MAX_TIMEOUT_MS: u64 = 60_000;
+pub use tollgate_common::duration::MAX_TIMEOUT_MS;
 /// 503, the project's status for a dependency that is down when failing
 /// closed (Envoy's ratelimit filter defaults to 500).
 pub const DEFAULT_STATUS_ON_ERROR: u16 = 503;
@@ -65,7 +66,7 @@ impl From<RawService> for Service {
             failure_mode_deny: r.failure_mode_deny,
             status_on_error: r
                 .status_on_error
-                .map_or(DEFAULT_STATUS_ON_ERROR, |s| s.code.0),
+                .map_or(DEFAULT_STATUS_ON_ERROR, HttpStatus::code),
             hits_addend: r.hits_addend.map_or(1, |h| h.0),
         }
     }
@@ -121,79 +122,6 @@ impl TryFrom<String> for Domain {
         } else {
             Ok(Domain(s))
         }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "Duration")]
-struct Timeout(Duration);
-
-impl TryFrom<Duration> for Timeout {
-    type Error = String;
-    fn try_from(d: Duration) -> Result<Self, String> {
-        if d.as_millis() > MAX_TIMEOUT_MS {
-            Err(format!("must be at most {MAX_TIMEOUT_MS}ms"))
-        } else {
-            Ok(Timeout(d))
-        }
-    }
-}
-
-/// Envoy's `HttpStatus`: `{"code": 503}` or the enum name Envoy's JSON uses
-/// (`ServiceUnavailable`, ...). 4xx or 5xx only.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HttpStatus {
-    code: StatusCode,
-}
-
-/// A status code: a number, or an Envoy `StatusCode` enum name.
-struct StatusCode(u16);
-
-const NAMES: &[(&str, u16)] = &[
-    ("Forbidden", 403),
-    ("TooManyRequests", 429),
-    ("InternalServerError", 500),
-    ("BadGateway", 502),
-    ("ServiceUnavailable", 503),
-    ("GatewayTimeout", 504),
-];
-
-const EXPECTED_STATUS: &str = "a 4xx or 5xx status such as 503 or \"ServiceUnavailable\"";
-
-/// A hand-written visitor: a number or a name, without buffering the value.
-struct StatusVisitor;
-
-impl serde::de::Visitor<'_> for StatusVisitor {
-    type Value = StatusCode;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(EXPECTED_STATUS)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<StatusCode, E> {
-        match u16::try_from(n) {
-            Ok(c @ 400..=599) => Ok(StatusCode(c)),
-            _ => Err(E::custom(format!("expected {EXPECTED_STATUS}, got {n}"))),
-        }
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<StatusCode, E> {
-        Err(E::custom(format!("expected {EXPECTED_STATUS}, got {n}")))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StatusCode, E> {
-        NAMES
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, c)| StatusCode(*c))
-            .ok_or_else(|| E::custom(format!("expected {EXPECTED_STATUS}, got {s:?}")))
-    }
-}
-
-impl<'de> Deserialize<'de> for StatusCode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StatusCode, D::Error> {
-        d.deserialize_any(StatusVisitor)
     }
 }
 

@@ -25,17 +25,19 @@
 //! `authorization_request.allowed_headers` (both at once is an error, as in
 //! Envoy).
 
-use super::status::HttpStatus;
-use fields::{AddedHeader, Cluster, PathPrefix, Timeout, Uri};
+use fields::{AddedHeader, Cluster, PathPrefix, Uri};
 use serde::de::{Error as _, IgnoredAny};
 use serde::{Deserialize, Deserializer};
+use tollgate_common::duration::Timeout;
 use tollgate_common::header::HeaderValue;
 use tollgate_common::matcher::StringMatcher;
+use tollgate_common::status::HttpStatus;
 use tollgate_common::ConfigError;
 
 /// Envoy's ext_authz default timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 200;
-pub use fields::{authority_of, MAX_TIMEOUT_MS};
+pub use fields::authority_of;
+pub use tollgate_common::duration::MAX_TIMEOUT_MS;
 /// Envoy's default `status_on_error`.
 pub const DEFAULT_STATUS_ON_ERROR: u16 = 403;
 

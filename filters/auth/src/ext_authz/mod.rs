@@ -88,7 +88,6 @@
 pub mod check;
 pub mod config;
 pub mod headers;
-mod status;
 pub mod verdict;
 
 pub use check::CheckRequest;

@@ -3,10 +3,7 @@
 
 use super::super::headers::is_framing;
 use serde::Deserialize;
-use tollgate_common::duration::Duration;
 use tollgate_common::header::HeaderValue;
-
-pub const MAX_TIMEOUT_MS: u64 = 60_000;
 
 /// `http(s)://host[:port][/path]`; only the authority is used (Envoy sends
 /// the check to `path_prefix` + the client's path, not to this path).
@@ -53,21 +50,6 @@ impl TryFrom<String> for Cluster {
             Err("must not be empty")
         } else {
             Ok(Cluster(s))
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "Duration")]
-pub(super) struct Timeout(pub(super) Duration);
-
-impl TryFrom<Duration> for Timeout {
-    type Error = String;
-    fn try_from(d: Duration) -> Result<Self, String> {
-        if d.as_millis() > MAX_TIMEOUT_MS {
-            Err(format!("must be at most {MAX_TIMEOUT_MS}ms"))
-        } else {
-            Ok(Timeout(d))
         }
     }
 }

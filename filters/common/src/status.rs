@@ -1,4 +1,5 @@
-//! Envoy's `HttpStatus` for `status_on_error`: `{"code": 403}` or the enum
+//! Envoy's `HttpStatus`, for the `status_on_error` of every filter that calls
+//! a dependency (ext_authz, the rate-limit service): `{"code": 403}` or the enum
 //! name Envoy's JSON uses (`"Forbidden"`, `"ServiceUnavailable"`, ...).
 //! 4xx or 5xx only: a failure must never look like a success.
 
@@ -8,12 +9,12 @@ use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct HttpStatus {
+pub struct HttpStatus {
     code: StatusCode,
 }
 
 impl HttpStatus {
-    pub(crate) fn code(self) -> u16 {
+    pub fn code(self) -> u16 {
         self.code.0
     }
 }
@@ -33,7 +34,7 @@ const NAMES: &[(&str, u16)] = &[
     ("GatewayTimeout", 504),
 ];
 
-const EXPECTED: &str = "a 4xx or 5xx status such as 403 or \"Forbidden\"";
+const EXPECTED: &str = "a 4xx or 5xx status such as 503 or \"ServiceUnavailable\"";
 
 struct StatusVisitor;
 
