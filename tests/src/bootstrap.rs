@@ -124,12 +124,35 @@ pub fn cluster(name: &str, port: u16) -> Value {
 
 /// The Envoy wasm HTTP filter running `dist/<module>.wasm` with `config`
 /// (JSON text) as its plugin configuration, the way `envoy/*.yaml` do.
+///
+/// With `TOLLGATE_ONE_VM=1` a filter's tests run against the one-VM module
+/// instead: `dist/tollgate.wasm` configured `{"<module>": config}`, so the
+/// same tests show both behave the same. Text that is not JSON cannot be a
+/// member of that object; it still goes to the filter's own module.
 pub fn wasm_filter(module: &str, config: &str) -> Value {
     let name = format!("tollgate.{module}");
-    let mut filter = wasm_filter_at(&crate::module(module), &name, config);
+    let embedded = one_vm()
+        .then(|| serde_json::from_str::<Value>(config).ok())
+        .flatten()
+        .filter(|_| EMBEDDED.contains(&module));
+    let mut filter = match embedded {
+        Some(value) => {
+            let config = json!({ module: value }).to_string();
+            wasm_filter_at(&crate::module("tollgate"), &name, &config)
+        }
+        None => wasm_filter_at(&crate::module(module), &name, config),
+    };
     // One VM per module, shared by every filter instance of it (as in envoy/*.yaml).
     filter["typed_config"]["config"]["vm_config"]["vm_id"] = Value::from(name);
     filter
+}
+
+/// The filters the one-VM module (`dist/tollgate.wasm`) embeds.
+pub const EMBEDDED: [&str; 3] = ["auth", "ratelimit", "headers"];
+
+/// Whether filters run in the one-VM module (`TOLLGATE_ONE_VM=1`).
+pub fn one_vm() -> bool {
+    std::env::var("TOLLGATE_ONE_VM").is_ok_and(|v| v == "1")
 }
 
 /// Fixed ports used by the files in `envoy/` (what a user gets when running

@@ -11,6 +11,7 @@ pub mod echo;
 pub mod envoy;
 pub mod http_server;
 pub mod proc;
+pub mod one_vm;
 pub mod pyjwt;
 pub mod rls;
 pub mod tools;

@@ -6,6 +6,7 @@ use tollgate_tests::client::{Proto, Request};
 use tollgate_tests::demo::{self, Demo};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::{find_envoy, Envoy};
+use tollgate_tests::one_vm::one_vm_yaml;
 
 fn user_files() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(tollgate_tests::repo_root().join("envoy"))
@@ -82,8 +83,37 @@ fn headers_yaml_carries_traffic() {
 /// ext_authz and the remote JWKS against the demo services `up` runs.
 #[test]
 fn chain_yaml_carries_traffic() {
+    check_chain_file("chain.yaml");
+}
+
+/// The same chain in one VM (`dist/tollgate.wasm`) passes the same checks.
+#[test]
+fn tollgate_yaml_carries_chain_traffic() {
+    check_chain_file("tollgate.yaml");
+}
+
+/// envoy/tollgate.yaml is envoy/chain.yaml's three filters in one.
+#[test]
+fn tollgate_yaml_matches_chain_yaml() {
+    let dir = tollgate_tests::repo_root().join("envoy");
+    let chain = std::fs::read_to_string(dir.join("chain.yaml")).expect("envoy/chain.yaml");
+    let want = one_vm_yaml(&chain).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("tollgate.yaml");
+    if std::env::var_os("TOLLGATE_BLESS").is_some() {
+        std::fs::write(&path, &want).expect("write envoy/tollgate.yaml");
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "envoy/tollgate.yaml is out of step with envoy/chain.yaml; regenerate it: \
+         TOLLGATE_BLESS=1 cargo test -p tollgate-tests --test envoy_files tollgate_yaml"
+    );
+}
+
+fn check_chain_file(name: &str) {
     let demo = start_demo();
-    let (echo, envoy) = check_shipped_file("chain.yaml", &demo);
+    let (echo, envoy) = check_shipped_file(name, &demo);
     // The same checks run through docker-compose in tests/tests/compose.rs.
     let target = Target {
         port: envoy.port,
@@ -107,7 +137,7 @@ fn chain_yaml_carries_traffic() {
 /// demo JWKS; `/ext` asks the demo authorization service.
 #[test]
 fn shipped_files_accept_their_demo_jwt() {
-    for name in ["auth.yaml", "chain.yaml"] {
+    for name in ["auth.yaml", "chain.yaml", "tollgate.yaml"] {
         let demo = start_demo();
         let echo = EchoServer::start("127.0.0.1:0").expect("echo");
         let (text, port, admin) = user_file(name, echo.port());

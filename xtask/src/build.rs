@@ -55,19 +55,33 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
     // Its own directory: host builds (rustup's rustc) and wasm builds (maybe
     // Debian's rustc) would otherwise keep invalidating each other.
     let target_dir = ws.target_dir.join("wasm");
-    let mut cmd = toolchain.cargo_build();
-    cmd.current_dir(&ws.root)
-        .args(["--target", toolchain::TARGET])
-        .arg("--target-dir")
-        .arg(&target_dir);
-    if profile == Profile::Release {
-        cmd.arg("--release");
-    }
-    for filter in &ws.filters {
-        cmd.args(["-p", &filter.package]);
-    }
     let started = Instant::now();
-    proc::run(&mut cmd).context("building the wasm modules")?;
+    // A module that embeds other filter crates (the `tollgate` chain) turns
+    // their `module` feature off; built with them in one cargo run, feature
+    // unification would turn it back on. So: two runs.
+    for embeds in [false, true] {
+        let packages: Vec<&str> = ws
+            .filters
+            .iter()
+            .filter(|f| f.embeds == embeds)
+            .map(|f| f.package.as_str())
+            .collect();
+        if packages.is_empty() {
+            continue;
+        }
+        let mut cmd = toolchain.cargo_build();
+        cmd.current_dir(&ws.root)
+            .args(["--target", toolchain::TARGET])
+            .arg("--target-dir")
+            .arg(&target_dir);
+        if profile == Profile::Release {
+            cmd.arg("--release");
+        }
+        for p in packages {
+            cmd.args(["-p", p]);
+        }
+        proc::run(&mut cmd).context("building the wasm modules")?;
+    }
     eprintln!("wasm build took {:.1} s", started.elapsed().as_secs_f64());
 
     let wasm_opt = match profile {
@@ -89,6 +103,7 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
     print_sizes(&modules);
     for module in &modules {
         check_imports(module)?;
+        check_exports(module)?;
     }
     Ok(modules)
 }
@@ -198,6 +213,22 @@ fn print_sizes(modules: &[Module]) {
         println!("{:<width$}  {}  {}", shown(m), kb(m.built_size), after);
     }
     println!();
+}
+
+/// A proxy-wasm module must export `_initialize`, or the host never learns
+/// its root context (a filter crate built without its `module` feature).
+fn check_exports(module: &Module) -> Result<()> {
+    let bytes =
+        fs::read(&module.path).with_context(|| format!("reading {}", module.path.display()))?;
+    let exports = wasm_imports::exports(&bytes)
+        .with_context(|| format!("parsing {}", module.path.display()))?;
+    if !exports.iter().any(|e| e == "_initialize") {
+        bail!(
+            "{} exports no `_initialize`: was it built without its `module` feature?",
+            module.path.display()
+        );
+    }
+    Ok(())
 }
 
 fn check_imports(module: &Module) -> Result<()> {

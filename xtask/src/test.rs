@@ -15,6 +15,19 @@ use crate::build::{self, Profile};
 use crate::workspace::{self, Workspace};
 use crate::{apt, envoy, proc};
 
+/// The filters' own traffic suites, run a second time against the one-VM
+/// module (`TOLLGATE_ONE_VM=1`, see tests/src/bootstrap.rs): the same tests
+/// pass against both.
+const ONE_VM_SUITES: &[&str] = &[
+    "headers",
+    "auth",
+    "auth_jwt",
+    "auth_ext_authz",
+    "ratelimit",
+    "ratelimit_global",
+    "config_errors",
+];
+
 pub struct Options {
     pub no_clippy: bool,
     /// Passed to `cargo test` as is (a test name filter, `-p`, `-- --nocapture`).
@@ -54,9 +67,24 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
     cmd.args(&opts.extra);
     let traffic = traffic_binaries(ws, &opts.extra)?;
     let (status, counts) = run_and_count(cmd, &ws.root, &traffic)?;
+    // A full run also runs the filters' suites against the one-VM module.
+    let one_vm = if opts.extra.is_empty() {
+        let mut cmd = Command::new(workspace::cargo());
+        cmd.current_dir(&ws.root)
+            .args(["test", "--no-fail-fast", "-p", "tollgate-tests"])
+            .env("ENVOY_BIN", &envoy_bin)
+            .env("TOLLGATE_DIST", ws.dist())
+            .env("TOLLGATE_ONE_VM", "1");
+        for suite in ONE_VM_SUITES {
+            cmd.args(["--test", suite]);
+        }
+        Some(run_and_count(cmd, &ws.root, &traffic)?)
+    } else {
+        None
+    };
 
     let Counts {
-        all,
+        mut all,
         traffic,
         traffic_binaries,
     } = counts;
@@ -78,6 +106,18 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
     let mut ok = status.success() && all.failed == 0;
     if !ok {
         println!("FAILED: cargo test exited with {status}");
+    }
+    if let Some((status, one)) = one_vm {
+        let t = one.traffic;
+        println!(
+            "the same suites against the one-VM module (dist/tollgate.wasm): {} passed, {} failed, {} ignored ({} binaries)",
+            t.passed, t.failed, t.ignored, one.traffic_binaries
+        );
+        if !status.success() || one.all.failed > 0 || t.passed == 0 {
+            println!("FAILED: the one-VM pass (TOLLGATE_ONE_VM=1) exited with {status}");
+            ok = false;
+        }
+        add(&mut all, one.all);
     }
     // A CI run that drove no traffic through Envoy proves little about the
     // filters: treat it as broken setup rather than success.

@@ -13,8 +13,39 @@ pub struct Import {
 }
 
 const IMPORT_SECTION: u8 = 2;
+const EXPORT_SECTION: u8 = 7;
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Import>> {
+    match section(bytes, IMPORT_SECTION)? {
+        Some(body) => imports(&mut Reader {
+            bytes: body,
+            pos: 0,
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The names a module exports (a proxy-wasm module must export
+/// `_initialize`, or the host never learns its root context).
+pub fn exports(bytes: &[u8]) -> Result<Vec<String>> {
+    let Some(body) = section(bytes, EXPORT_SECTION)? else {
+        return Ok(Vec::new());
+    };
+    let mut r = Reader {
+        bytes: body,
+        pos: 0,
+    };
+    let count = r.leb()?;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        out.push(r.name()?);
+        r.byte()?; // kind
+        r.leb()?; // index
+    }
+    Ok(out)
+}
+
+fn section(bytes: &[u8], wanted: u8) -> Result<Option<&[u8]>> {
     let mut r = Reader { bytes, pos: 0 };
     if r.take(8)? != b"\0asm\x01\0\0\0" {
         bail!("not a wasm module (bad magic or version)");
@@ -23,14 +54,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Import>> {
         let id = r.byte()?;
         let size = r.leb()? as usize;
         let body = r.take(size)?;
-        if id == IMPORT_SECTION {
-            return imports(&mut Reader {
-                bytes: body,
-                pos: 0,
-            });
+        if id == wanted {
+            return Ok(Some(body));
         }
     }
-    Ok(Vec::new())
+    Ok(None)
 }
 
 fn imports(r: &mut Reader) -> Result<Vec<Import>> {
@@ -169,6 +197,19 @@ mod tests {
         let mut module = b"\0asm\x01\0\0\0".to_vec();
         module.extend([IMPORT_SECTION, 10, 1]);
         assert!(parse(&module).is_err());
+    }
+
+    #[test]
+    fn lists_exports() {
+        let mut section = vec![2];
+        section.extend(name("_initialize"));
+        section.extend([0, 5]); // func 5
+        section.extend(name("memory"));
+        section.extend([2, 0]); // memory 0
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.extend([EXPORT_SECTION, section.len() as u8]);
+        module.extend(section);
+        assert_eq!(exports(&module).unwrap(), ["_initialize", "memory"]);
     }
 
     #[test]

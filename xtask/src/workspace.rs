@@ -18,6 +18,8 @@ pub struct Filter {
     pub name: String,
     /// File stem of the compiled module, e.g. `tollgate_headers`.
     pub artifact: String,
+    /// Whether it depends on other filter crates (the `tollgate` chain).
+    pub embeds: bool,
 }
 
 pub struct Workspace {
@@ -73,6 +75,7 @@ impl Workspace {
         let filters_dir = root.join("filters");
         let bench_dir = root.join("bench");
         let mut filters = Vec::new();
+        let mut deps: Vec<Vec<String>> = Vec::new();
         let mut tests_crate = None;
         for package in meta["packages"].as_array().into_iter().flatten() {
             let name = package["name"].as_str().unwrap_or_default();
@@ -96,9 +99,23 @@ impl Workspace {
                         package: name.to_string(),
                         name: name.strip_prefix("tollgate-").unwrap_or(name).to_string(),
                         artifact: target_name.replace('-', "_"),
+                        embeds: false,
                     });
+                    deps.push(
+                        package["dependencies"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|d| d["name"].as_str())
+                            .map(str::to_string)
+                            .collect::<Vec<_>>(),
+                    );
                 }
             }
+        }
+        let packages: Vec<String> = filters.iter().map(|f| f.package.clone()).collect();
+        for (filter, deps) in filters.iter_mut().zip(&deps) {
+            filter.embeds = deps.iter().any(|d| packages.contains(d));
         }
         if filters.is_empty() {
             bail!(

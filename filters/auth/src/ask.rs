@@ -176,7 +176,7 @@ fn conclude(p: &Plugin, ctx: u32, verdict: Verdict, checked: Checked, resumed: b
             }
             p.stats.allowed.inc();
             if resumed {
-                let _ = hostcalls::resume_http_request();
+                host::resume_request(ctx);
             }
             Action::Continue
         }

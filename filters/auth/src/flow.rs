@@ -37,7 +37,7 @@ pub(crate) fn run(p: &Plugin, ctx: u32, owner: u32, wait: bool, resumed: bool) -
             edits.apply(&mut HostHeaders::request());
             p.stats.allowed.inc();
             if resumed {
-                let _ = hostcalls::resume_http_request();
+                host::resume_request(ctx);
             }
             Action::Continue
         }

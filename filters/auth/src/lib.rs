@@ -25,36 +25,43 @@ pub mod token_cache;
 mod vm;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType};
 use std::time::Duration;
 use tollgate_common::host;
 use vm::{HostStore, Plugin};
 
+// The `module` feature makes this crate a module of its own; the
+// `tollgate` module embeds `Root` and `Filter` without it.
+#[cfg(all(feature = "module", target_family = "wasm"))]
 proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
     proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> {
-        Box::new(Root { id, plugin: Plugin::default() })
+        Box::new(Root::new(id))
     });
 }}
 
 /// How often a root context checks its remote key sets.
 const TICK: Duration = Duration::from_secs(1);
 
-struct Root {
+pub struct Root {
     id: u32,
     plugin: Plugin,
 }
 
-impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
-        flow::on_response(&self.plugin, self.id, token, headers, body);
+impl Root {
+    /// The root context `id`, not configured yet.
+    pub fn new(id: u32) -> Root {
+        Root {
+            id,
+            plugin: Plugin::default(),
+        }
     }
-}
 
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
+    /// Loads configuration `bytes` (JSON); false (after one log line) when
+    /// they are invalid. Starts the tick that refreshes remote key sets.
+    pub fn configure(&mut self, bytes: &[u8]) -> bool {
         let stats = stats::Stats::define();
-        let Some(config) = host::configure("auth", config::parse) else {
+        let Some(config) = host::configure_from("auth", bytes, config::parse) else {
             return false;
         };
         self.plugin = Plugin::new(config, stats);
@@ -68,15 +75,32 @@ impl RootContext for Root {
         true
     }
 
+    /// The HTTP context of request `id`.
+    pub fn filter(&self, id: u32) -> Filter {
+        Filter {
+            id,
+            plugin: self.plugin.clone(),
+        }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
+        flow::on_response(&self.plugin, self.id, token, headers, body);
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        self.configure(&host::plugin_configuration())
+    }
+
     fn on_tick(&mut self) {
         flow::tick(&self.plugin, self.id);
     }
 
     fn create_http_context(&self, id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter {
-            id,
-            plugin: self.plugin.clone(),
-        }))
+        Some(Box::new(self.filter(id)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -84,7 +108,7 @@ impl RootContext for Root {
     }
 }
 
-struct Filter {
+pub struct Filter {
     id: u32,
     plugin: Plugin,
 }

@@ -99,24 +99,67 @@ impl Counter {
     }
 }
 
-/// Reads the plugin configuration and parses it. On error logs exactly one
-/// line naming the field and why, and returns `None`: the caller's
-/// `on_configure` then returns false, which fails the plugin's start.
+/// The plugin configuration as the host hands it over (Istio's
+/// `pluginConfig`, Envoy's `configuration`).
+pub fn plugin_configuration() -> Vec<u8> {
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Reads the plugin configuration and parses it; see [`configure_from`].
 pub fn configure<T>(
     filter: &str,
     parse: impl FnOnce(&[u8]) -> Result<T, ConfigError>,
 ) -> Option<T> {
-    let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    match parse(&bytes) {
+    configure_from(filter, &plugin_configuration(), parse)
+}
+
+/// Parses a filter's configuration. On error logs exactly one line naming
+/// the field and why, and returns `None`: the caller's `on_configure` then
+/// returns false, which fails the plugin's start.
+pub fn configure_from<T>(
+    filter: &str,
+    bytes: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<T, ConfigError>,
+) -> Option<T> {
+    match parse(bytes) {
         Ok(config) => Some(config),
         Err(e) => {
             log::error!("tollgate.{filter}: invalid configuration: {e}");
             None
         }
     }
+}
+
+thread_local! {
+    /// Requests handed back by [`resume_request`] while a chain defers them.
+    static DEFERRED: std::cell::RefCell<Option<Vec<u32>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Lets paused request `ctx` (the effective context) go on. In a module
+/// that runs several filters in one VM (the `tollgate` chain), the request
+/// is handed back to the chain instead, which runs the next filters before
+/// it resumes the request for real (see [`defer_resumes`]).
+pub fn resume_request(ctx: u32) {
+    let deferred = DEFERRED.with(|d| d.borrow_mut().as_mut().map(|v| v.push(ctx)).is_some());
+    if !deferred {
+        let _ = hostcalls::resume_http_request();
+    }
+}
+
+/// From now on, [`resume_request`] records the request instead of resuming
+/// it; [`take_resumed`] hands the records over.
+pub fn defer_resumes() {
+    DEFERRED.with(|d| {
+        d.borrow_mut().get_or_insert_with(Vec::new);
+    });
+}
+
+/// The requests handed back since the last call, oldest first.
+pub fn take_resumed() -> Vec<u32> {
+    DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
 }
 
 /// Answers the request locally with the reply's status, headers and JSON body.

@@ -10,13 +10,16 @@ pub mod mutation;
 use config::Config;
 use mutation::Ops;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType};
 use std::rc::Rc;
 use tollgate_common::host::{self, Counter, HostHeaders, HostRequest};
 use tollgate_common::Request;
 
+// The `module` feature makes this crate a module of its own; the
+// `tollgate` module embeds `Root` and `Filter` without it.
+#[cfg(all(feature = "module", target_family = "wasm"))]
 proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::<Root>::default() });
 }}
 
@@ -43,17 +46,17 @@ impl Stats {
 }
 
 #[derive(Default)]
-struct Root {
+pub struct Root {
     config: Rc<Config>,
     stats: Stats,
 }
 
-impl Context for Root {}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
+impl Root {
+    /// Loads configuration `bytes` (JSON); false (after one log line) when
+    /// they are invalid.
+    pub fn configure(&mut self, bytes: &[u8]) -> bool {
         self.stats = Stats::define();
-        match host::configure("headers", config::parse) {
+        match host::configure_from("headers", bytes, config::parse) {
             Some(config) => {
                 self.config = Rc::new(config);
                 true
@@ -62,12 +65,25 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter {
+    /// The HTTP context of one request.
+    pub fn filter(&self) -> Filter {
+        Filter {
             config: self.config.clone(),
             stats: self.stats,
             response: None,
-        }))
+        }
+    }
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        self.configure(&host::plugin_configuration())
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(self.filter()))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -75,7 +91,7 @@ impl RootContext for Root {
     }
 }
 
-struct Filter {
+pub struct Filter {
     config: Rc<Config>,
     stats: Stats,
     /// Response mutations planned at request time; taken when applied, so a

@@ -17,7 +17,9 @@ use tollgate_common::host::{self, HostHeaders, HostRequest};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::Request;
 
-pub(crate) struct Filter {
+pub struct Filter {
+    /// This request's context id.
+    id: u32,
     plugin: Option<Rc<Plugin>>,
     stats: Stats,
     /// Headers for the upstream's response; emptied when the filter answers
@@ -51,8 +53,9 @@ fn now_ns() -> u64 {
 }
 
 impl Filter {
-    pub(crate) fn new(plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
+    pub(crate) fn new(id: u32, plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
         Filter {
+            id,
             plugin,
             stats,
             response: Vec::new(),
@@ -188,31 +191,65 @@ impl Filter {
             Verdict::Limit { .. } | Verdict::FailClosed { .. } => {}
         }
         if paused {
-            let _ = hostcalls::resume_http_request();
+            host::resume_request(self.id);
         }
         Action::Continue
     }
 }
 
+impl Filter {
+    /// The rate-limit service call this request waits for, if any.
+    pub fn pending_call(&self) -> Option<u32> {
+        self.pending
+    }
+}
+
 impl Context for Filter {
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
-        if self.pending != Some(token_id) {
+        let body = read_answer(status_code, response_size);
+        self.on_service_answer(token_id, status_code, body);
+    }
+}
+
+/// The service's message, read in the callback's context (the host keeps it
+/// only for the callback's duration).
+pub fn read_answer(status_code: u32, response_size: usize) -> Option<Vec<u8>> {
+    if status_code != 0 {
+        return None;
+    }
+    hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
+        .ok()
+        .flatten()
+}
+
+impl Filter {
+    /// The service's answer to call `token`: its gRPC status and message.
+    /// Decides, and resumes or answers the request.
+    pub fn on_service_answer(&mut self, token: u32, status_code: u32, body: Option<Vec<u8>>) {
+        self.conclude(token, || global::answer(status_code, body.as_deref()));
+    }
+
+    /// Call `token`'s answer can no longer arrive (the context it was sent
+    /// from ended): the failure mode decides, as for a failed call.
+    pub fn on_service_lost(&mut self, token: u32) {
+        self.conclude(token, || Err("answer lost: the context that sent the call ended".into()));
+    }
+
+    fn conclude(
+        &mut self,
+        token: u32,
+        answer: impl FnOnce() -> Result<rls::RateLimitResponse, String>,
+    ) {
+        if self.pending != Some(token) {
             return;
         }
         self.pending = None;
-        let Some(plugin) = self.plugin.clone() else {
-            let _ = hostcalls::resume_http_request();
-            return;
-        };
-        let body = if status_code == 0 {
-            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
-                .ok()
-                .flatten()
-        } else {
-            None
-        };
-        let answer = global::answer(status_code, body.as_deref());
-        self.decide(&plugin, answer, true);
+        match self.plugin.clone() {
+            Some(plugin) => {
+                self.decide(&plugin, answer(), true);
+            }
+            None => host::resume_request(self.id),
+        }
     }
 }
 

@@ -23,10 +23,10 @@ pub mod service;
 pub mod table;
 
 use config::Config;
-use filter::Filter;
+pub use filter::{read_answer, Filter};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{ContextType, LogLevel};
+use proxy_wasm::types::ContextType;
 use std::rc::Rc;
 use table::{Store, Table};
 use tollgate_common::host::{self, Counter};
@@ -35,8 +35,11 @@ use tollgate_common::host::{self, Counter};
 /// never an allow).
 pub const MAX_TRIES: u32 = 64;
 
+// The `module` feature makes this crate a module of its own; the
+// `tollgate` module embeds `Root` and `Filter` without it.
+#[cfg(all(feature = "module", target_family = "wasm"))]
 proxy_wasm::main! {{
-    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::<Root>::default() });
 }}
 
@@ -92,7 +95,7 @@ impl Plugin {
 }
 
 #[derive(Default)]
-struct Root {
+pub struct Root {
     plugin: Option<Rc<Plugin>>,
     stats: Stats,
 }
@@ -118,9 +121,30 @@ impl Store for HostStore {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
+        self.configure(&host::plugin_configuration())
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(self.filter(context_id)))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+impl Root {
+    /// The HTTP context of request `id`.
+    pub fn filter(&self, id: u32) -> Filter {
+        Filter::new(id, self.plugin.clone(), self.stats)
+    }
+
+    /// Loads configuration `bytes` (JSON) and creates the limits' shared
+    /// tables; false (after one log line) when the bytes are invalid.
+    pub fn configure(&mut self, bytes: &[u8]) -> bool {
         self.stats = Stats::define();
         let mut namespace = 0u64;
-        let Some(config) = host::configure("ratelimit", |bytes| {
+        let Some(config) = host::configure_from("ratelimit", bytes, |bytes| {
             namespace = table::fnv1a(bytes);
             config::parse(bytes)
         }) else {
@@ -164,13 +188,5 @@ impl RootContext for Root {
         }
         self.plugin = Some(Rc::new(Plugin { config, tables }));
         true
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter::new(self.plugin.clone(), self.stats)))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
     }
 }

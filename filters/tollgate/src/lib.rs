@@ -1,0 +1,285 @@
+//! The `tollgate` module: the auth, ratelimit and headers filters in one VM,
+//! in that order, from one configuration (`config`). Each request crosses
+//! the wasm ABI once instead of once per filter. The filters are the filter
+//! crates' own root and HTTP contexts (without their `module` feature), so
+//! they behave exactly as the separate modules do; this crate only sequences
+//! them (`stages`) and routes the callbacks of requests a filter paused.
+//!
+//! The SDK delivers a call's answer to the context whose callback sent it.
+//! When a request's later filters run from another context's callback (a
+//! key set fetched by one request wakes every request waiting for it), a
+//! rate-limit service call they send is answered there: `Route` brings the
+//! answer back to the request, and if that context ends first the answer is
+//! lost and the rate limit's failure mode decides.
+
+pub mod config;
+mod stages;
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType};
+use stages::Stages;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use tollgate_common::host;
+
+#[cfg(target_family = "wasm")]
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+    proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> { Box::new(Root::new(id)) });
+}}
+
+/// A rate-limit service call sent for request `ctx` from the callback of
+/// context `owner`, which gets the answer.
+struct Route {
+    token: u32,
+    ctx: u32,
+    owner: u32,
+}
+
+/// What the VM's contexts share: every live request's stages, and the
+/// routed calls.
+#[derive(Default)]
+struct Shared {
+    requests: BTreeMap<u32, Rc<RefCell<Stages>>>,
+    routes: Vec<Route>,
+}
+
+type SharedRef = Rc<RefCell<Shared>>;
+
+pub struct Root {
+    id: u32,
+    auth: Option<tollgate_auth::Root>,
+    ratelimit: Option<tollgate_ratelimit::Root>,
+    headers: Option<tollgate_headers::Root>,
+    shared: SharedRef,
+}
+
+impl Root {
+    pub fn new(id: u32) -> Root {
+        Root {
+            id,
+            auth: None,
+            ratelimit: None,
+            headers: None,
+            shared: SharedRef::default(),
+        }
+    }
+}
+
+impl Context for Root {
+    /// Key set fetches the auth filter's tick started.
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, trailers: usize) {
+        if let Some(auth) = self.auth.as_mut() {
+            auth.on_http_call_response(token, headers, body, trailers);
+        }
+        drain(&self.shared, self.id);
+    }
+
+    fn on_grpc_call_response(&mut self, token: u32, status_code: u32, size: usize) {
+        answer_routed(&self.shared, self.id, token, status_code, size);
+        drain(&self.shared, self.id);
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        host::defer_resumes();
+        let Some(parts) = host::configure("chain", config::parse) else {
+            return false;
+        };
+        if let Some(bytes) = parts.auth {
+            let mut root = tollgate_auth::Root::new(self.id);
+            if !root.configure(&bytes) {
+                return false;
+            }
+            self.auth = Some(root);
+        }
+        if let Some(bytes) = parts.ratelimit {
+            let mut root = tollgate_ratelimit::Root::default();
+            if !root.configure(&bytes) {
+                return false;
+            }
+            self.ratelimit = Some(root);
+        }
+        if let Some(bytes) = parts.headers {
+            let mut root = tollgate_headers::Root::default();
+            if !root.configure(&bytes) {
+                return false;
+            }
+            self.headers = Some(root);
+        }
+        true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(auth) = self.auth.as_mut() {
+            auth.on_tick();
+        }
+        drain(&self.shared, self.id);
+    }
+
+    fn create_http_context(&self, id: u32) -> Option<Box<dyn HttpContext>> {
+        let stages = Rc::new(RefCell::new(Stages {
+            auth: self.auth.as_ref().map(|r| r.filter(id)),
+            ratelimit: self.ratelimit.as_ref().map(|r| r.filter(id)),
+            headers: self.headers.as_ref().map(|r| r.filter()),
+            paused: None,
+        }));
+        self.shared.borrow_mut().requests.insert(id, stages.clone());
+        Some(Box::new(Filter {
+            id,
+            stages,
+            shared: self.shared.clone(),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Filter {
+    id: u32,
+    stages: Rc<RefCell<Stages>>,
+    shared: SharedRef,
+}
+
+impl Context for Filter {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, trailers: usize) {
+        self.stages
+            .borrow_mut()
+            .http_call_response(token, headers, body, trailers);
+        drain(&self.shared, self.id);
+    }
+
+    fn on_grpc_call_response(&mut self, token: u32, status_code: u32, size: usize) {
+        if !answer_routed(&self.shared, self.id, token, status_code, size) {
+            let body = tollgate_ratelimit::read_answer(status_code, size);
+            if let Some(f) = self.stages.borrow_mut().ratelimit.as_mut() {
+                f.on_service_answer(token, status_code, body);
+            }
+        }
+        drain(&self.shared, self.id);
+    }
+
+    fn on_done(&mut self) -> bool {
+        self.stages.borrow_mut().done();
+        let me = self.id;
+        let lost: Vec<Route> = {
+            let mut shared = self.shared.borrow_mut();
+            shared.requests.remove(&me);
+            let (lost, kept) = std::mem::take(&mut shared.routes)
+                .into_iter()
+                .filter(|r| r.ctx != me)
+                .partition(|r| r.owner == me);
+            shared.routes = kept;
+            lost
+        };
+        for route in lost {
+            in_request(&self.shared, me, route.ctx, |stages| {
+                if let Some(f) = stages.ratelimit.as_mut() {
+                    f.on_service_lost(route.token);
+                }
+            });
+        }
+        drain(&self.shared, me);
+        true
+    }
+}
+
+impl HttpContext for Filter {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        self.stages.borrow_mut().run_from(stages::AUTH)
+    }
+
+    /// The body waits while the request does (Envoy would otherwise let it
+    /// carry the headers on).
+    fn on_http_request_body(&mut self, _size: usize, _end_of_stream: bool) -> Action {
+        self.hold()
+    }
+
+    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        self.hold()
+    }
+
+    fn on_http_response_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+        self.stages
+            .borrow_mut()
+            .response_headers(headers, end_of_stream);
+        Action::Continue
+    }
+}
+
+impl Filter {
+    fn hold(&self) -> Action {
+        if self.stages.borrow().paused.is_some() {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+}
+
+/// Runs `f` on request `ctx`'s stages with `ctx` effective, then `me` again.
+fn in_request(shared: &SharedRef, me: u32, ctx: u32, f: impl FnOnce(&mut Stages)) {
+    let Some(stages) = shared.borrow().requests.get(&ctx).cloned() else {
+        return;
+    };
+    if ctx != me && hostcalls::set_effective_context(ctx).is_err() {
+        return;
+    }
+    f(&mut stages.borrow_mut());
+    if ctx != me {
+        let _ = hostcalls::set_effective_context(me);
+    }
+}
+
+/// Gives a routed rate-limit service answer to its request. False when
+/// `token` was not routed (the answer is for `me`'s own request).
+fn answer_routed(shared: &SharedRef, me: u32, token: u32, status_code: u32, size: usize) -> bool {
+    let route = {
+        let mut shared = shared.borrow_mut();
+        let Some(i) = shared.routes.iter().position(|r| r.token == token) else {
+            return false;
+        };
+        shared.routes.swap_remove(i)
+    };
+    // Read in the callback's own context, before switching.
+    let body = tollgate_ratelimit::read_answer(status_code, size);
+    in_request(shared, me, route.ctx, |stages| {
+        if let Some(f) = stages.ratelimit.as_mut() {
+            f.on_service_answer(token, status_code, body);
+        }
+    });
+    true
+}
+
+/// Runs the remaining filters of every request a filter handed back while
+/// `me`'s callback ran, and resumes those all filters let go on.
+fn drain(shared: &SharedRef, me: u32) {
+    loop {
+        let resumed = host::take_resumed();
+        if resumed.is_empty() {
+            return;
+        }
+        for ctx in resumed {
+            let mut routed = None;
+            in_request(shared, me, ctx, |stages| match stages.resume() {
+                Some(Action::Continue) => {
+                    let _ = hostcalls::resume_http_request();
+                }
+                Some(_) if ctx != me => routed = stages.pending_call(),
+                _ => {}
+            });
+            if let Some(token) = routed {
+                shared.borrow_mut().routes.push(Route {
+                    token,
+                    ctx,
+                    owner: me,
+                });
+            }
+        }
+    }
+}
