@@ -177,10 +177,12 @@ impl Report {
         let (limit, actual, unit) = match row.goal? {
             Goal::OverFloor(us) => (us, row.over_floor_us, "us"),
             Goal::TimesNative(x) => (x, self.vs_native(row)?.0?, "x"),
+            Goal::TimesFloor(x) => (x, self.x_floor(row)?, "x"),
         };
         let goal = match row.goal? {
             Goal::OverFloor(us) => format!("floor+{us}"),
             Goal::TimesNative(x) => format!("{x}x native"),
+            Goal::TimesFloor(x) => format!("{x}x floor"),
         };
         Some(if actual <= limit {
             format!("{goal}: met")

@@ -70,6 +70,8 @@ pub enum Goal {
     /// Added CPU at most this multiple of the native equivalent's (JWT).
     #[allow(dead_code)]
     TimesNative(f64),
+    /// Added CPU at most this multiple of the no-op floor's (the one-VM chain).
+    TimesFloor(f64),
 }
 
 pub struct Scenario {
@@ -162,14 +164,15 @@ fn native_headers() -> Filter {
 }
 
 fn api_key() -> Filter {
-    wasm(
-        "auth",
-        json!({
-            "api_key": {"credentials": [{"key": API_KEY, "client": "bench"}],
-                        "key_sources": [{"header": "x-api-key"}]},
-            "default_requires": {"api_key": {}}
-        }),
-    )
+    wasm("auth", api_key_config())
+}
+
+fn api_key_config() -> Value {
+    json!({
+        "api_key": {"credentials": [{"key": API_KEY, "client": "bench"}],
+                    "key_sources": [{"header": "x-api-key"}]},
+        "default_requires": {"api_key": {}}
+    })
 }
 
 fn native_api_key() -> Filter {
@@ -189,10 +192,11 @@ fn bucket() -> Value {
 }
 
 fn ratelimit() -> Filter {
-    wasm(
-        "ratelimit",
-        json!({"token_bucket": bucket(), "response_headers": "DRAFT_VERSION_03"}),
-    )
+    wasm("ratelimit", ratelimit_config())
+}
+
+fn ratelimit_config() -> Value {
+    json!({"token_bucket": bucket(), "response_headers": "DRAFT_VERSION_03"})
 }
 
 fn native_ratelimit() -> Filter {
@@ -262,6 +266,14 @@ pub fn all() -> Vec<Scenario> {
             .filter(api_key())
             .filter(ratelimit())
             .filter(wasm("headers", headers_config()))
+            .proof(&["x-served-by", "x-ratelimit-limit"]),
+        Scenario::new("chain-1vm", "the same chain in one VM (tollgate.wasm)", Tollgate)
+            .against("native-chain")
+            .goal(Goal::TimesFloor(1.3))
+            .filter(wasm(
+                "tollgate",
+                json!({"auth": api_key_config(), "ratelimit": ratelimit_config(), "headers": headers_config()}),
+            ))
             .proof(&["x-served-by", "x-ratelimit-limit"]),
         Scenario::new(
             "native-chain",
