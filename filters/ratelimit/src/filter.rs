@@ -202,6 +202,13 @@ impl Filter {
     pub fn pending_call(&self) -> Option<u32> {
         self.pending
     }
+
+    /// Whether the filter asks the rate-limit service (global mode).
+    pub fn uses_service(&self) -> bool {
+        self.plugin
+            .as_ref()
+            .is_some_and(|p| p.config.rate_limit_service.is_some())
+    }
 }
 
 impl Context for Filter {
@@ -226,27 +233,14 @@ impl Filter {
     /// The service's answer to call `token`: its gRPC status and message.
     /// Decides, and resumes or answers the request.
     pub fn on_service_answer(&mut self, token: u32, status_code: u32, body: Option<Vec<u8>>) {
-        self.conclude(token, || global::answer(status_code, body.as_deref()));
-    }
-
-    /// Call `token`'s answer can no longer arrive (the context it was sent
-    /// from ended): the failure mode decides, as for a failed call.
-    pub fn on_service_lost(&mut self, token: u32) {
-        self.conclude(token, || Err("answer lost: the context that sent the call ended".into()));
-    }
-
-    fn conclude(
-        &mut self,
-        token: u32,
-        answer: impl FnOnce() -> Result<rls::RateLimitResponse, String>,
-    ) {
         if self.pending != Some(token) {
             return;
         }
         self.pending = None;
         match self.plugin.clone() {
             Some(plugin) => {
-                self.decide(&plugin, answer(), true);
+                let answer = global::answer(status_code, body.as_deref());
+                self.decide(&plugin, answer, true);
             }
             None => host::resume_request(self.id),
         }

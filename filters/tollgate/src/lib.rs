@@ -5,12 +5,13 @@
 //! they behave exactly as the separate modules do; this crate only sequences
 //! them (`stages`) and routes the callbacks of requests a filter paused.
 //!
-//! The SDK delivers a call's answer to the context whose callback sent it.
-//! When a request's later filters run from another context's callback (a
-//! key set fetched by one request wakes every request waiting for it), a
-//! rate-limit service call they send is answered there: `Route` brings the
-//! answer back to the request, and if that context ends first the answer is
-//! lost and the rate limit's failure mode decides.
+//! The SDK delivers a call's answer to the context whose callback sent it,
+//! and drops it if that context has ended. When a request is handed back in
+//! another request's callback (a key set fetched by one request wakes every
+//! request waiting for it) and its later filters may call the rate-limit
+//! service, they run in the root's next tick instead (1 ms ahead), so that
+//! the root, which never ends, gets the answer; `Route` brings it back to
+//! the request.
 
 pub mod config;
 mod stages;
@@ -22,6 +23,7 @@ use stages::Stages;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
 use tollgate_common::host;
 
 #[cfg(target_family = "wasm")]
@@ -30,21 +32,25 @@ proxy_wasm::main! {{
     proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> { Box::new(Root::new(id)) });
 }}
 
-/// A rate-limit service call sent for request `ctx` from the callback of
-/// context `owner`, which gets the answer.
+/// A rate-limit service call sent for request `ctx` from the root's tick.
 struct Route {
     token: u32,
     ctx: u32,
-    owner: u32,
 }
 
-/// What the VM's contexts share: every live request's stages, and the
-/// routed calls.
+/// What the VM's contexts share: every live request's stages, the requests
+/// waiting for the root's tick, and the routed calls.
 #[derive(Default)]
 struct Shared {
     requests: BTreeMap<u32, Rc<RefCell<Stages>>>,
+    queue: Vec<u32>,
     routes: Vec<Route>,
 }
+
+/// How soon the root runs requests queued for it.
+const QUEUE_TICK: Duration = Duration::from_millis(1);
+/// The auth filter's own tick (remote key sets).
+const AUTH_TICK_MS: u64 = 1000;
 
 type SharedRef = Rc<RefCell<Shared>>;
 
@@ -54,6 +60,8 @@ pub struct Root {
     ratelimit: Option<tollgate_ratelimit::Root>,
     headers: Option<tollgate_headers::Root>,
     shared: SharedRef,
+    /// When the auth filter's tick last ran (ms since the epoch).
+    auth_ticked: u64,
 }
 
 impl Root {
@@ -64,6 +72,7 @@ impl Root {
             ratelimit: None,
             headers: None,
             shared: SharedRef::default(),
+            auth_ticked: 0,
         }
     }
 }
@@ -74,12 +83,12 @@ impl Context for Root {
         if let Some(auth) = self.auth.as_mut() {
             auth.on_http_call_response(token, headers, body, trailers);
         }
-        drain(&self.shared, self.id);
+        drain(&self.shared, self.id, true);
     }
 
     fn on_grpc_call_response(&mut self, token: u32, status_code: u32, size: usize) {
         answer_routed(&self.shared, self.id, token, status_code, size);
-        drain(&self.shared, self.id);
+        drain(&self.shared, self.id, true);
     }
 }
 
@@ -113,11 +122,29 @@ impl RootContext for Root {
         true
     }
 
+    /// Runs the queued requests' filters, and the auth filter's tick at its
+    /// own pace.
     fn on_tick(&mut self) {
-        if let Some(auth) = self.auth.as_mut() {
-            auth.on_tick();
+        let queued = std::mem::take(&mut self.shared.borrow_mut().queue);
+        for ctx in queued {
+            resume(&self.shared, self.id, ctx);
         }
-        drain(&self.shared, self.id);
+        let now = now_ms();
+        if let Some(auth) = self.auth.as_mut() {
+            // (a tenth early: a 1 s period does not fire at exactly 1000 ms)
+            if now.saturating_sub(self.auth_ticked) >= AUTH_TICK_MS * 9 / 10 {
+                self.auth_ticked = now;
+                auth.on_tick();
+            }
+        }
+        drain(&self.shared, self.id, true);
+        if self.shared.borrow().queue.is_empty() {
+            let period = match self.auth {
+                Some(_) => Duration::from_millis(AUTH_TICK_MS),
+                None => Duration::ZERO,
+            };
+            let _ = hostcalls::set_tick_period(period);
+        }
     }
 
     fn create_http_context(&self, id: u32) -> Option<Box<dyn HttpContext>> {
@@ -151,7 +178,7 @@ impl Context for Filter {
         self.stages
             .borrow_mut()
             .http_call_response(token, headers, body, trailers);
-        drain(&self.shared, self.id);
+        drain(&self.shared, self.id, false);
     }
 
     fn on_grpc_call_response(&mut self, token: u32, status_code: u32, size: usize) {
@@ -161,30 +188,16 @@ impl Context for Filter {
                 f.on_service_answer(token, status_code, body);
             }
         }
-        drain(&self.shared, self.id);
+        drain(&self.shared, self.id, false);
     }
 
     fn on_done(&mut self) -> bool {
         self.stages.borrow_mut().done();
         let me = self.id;
-        let lost: Vec<Route> = {
-            let mut shared = self.shared.borrow_mut();
-            shared.requests.remove(&me);
-            let (lost, kept) = std::mem::take(&mut shared.routes)
-                .into_iter()
-                .filter(|r| r.ctx != me)
-                .partition(|r| r.owner == me);
-            shared.routes = kept;
-            lost
-        };
-        for route in lost {
-            in_request(&self.shared, me, route.ctx, |stages| {
-                if let Some(f) = stages.ratelimit.as_mut() {
-                    f.on_service_lost(route.token);
-                }
-            });
-        }
-        drain(&self.shared, me);
+        let mut shared = self.shared.borrow_mut();
+        shared.requests.remove(&me);
+        shared.queue.retain(|c| *c != me);
+        shared.routes.retain(|r| r.ctx != me);
         true
     }
 }
@@ -257,29 +270,53 @@ fn answer_routed(shared: &SharedRef, me: u32, token: u32, status_code: u32, size
 }
 
 /// Runs the remaining filters of every request a filter handed back while
-/// `me`'s callback ran, and resumes those all filters let go on.
-fn drain(shared: &SharedRef, me: u32) {
+/// `me`'s callback ran, and resumes those all filters let go on. A request
+/// other than `me` whose filters may call a service waits for the root's
+/// tick, unless `me` is the root.
+fn drain(shared: &SharedRef, me: u32, root: bool) {
     loop {
         let resumed = host::take_resumed();
         if resumed.is_empty() {
             return;
         }
         for ctx in resumed {
-            let mut routed = None;
-            in_request(shared, me, ctx, |stages| match stages.resume() {
-                Some(Action::Continue) => {
-                    let _ = hostcalls::resume_http_request();
-                }
-                Some(_) if ctx != me => routed = stages.pending_call(),
-                _ => {}
-            });
-            if let Some(token) = routed {
-                shared.borrow_mut().routes.push(Route {
-                    token,
-                    ctx,
-                    owner: me,
-                });
+            let to_root = !root
+                && ctx != me
+                && shared
+                    .borrow()
+                    .requests
+                    .get(&ctx)
+                    .is_some_and(|s| s.borrow().calls_service());
+            if to_root {
+                shared.borrow_mut().queue.push(ctx);
+                let _ = hostcalls::set_tick_period(QUEUE_TICK);
+            } else {
+                resume(shared, me, ctx);
             }
         }
     }
+}
+
+/// Runs request `ctx`'s filters after the one that handed it back; resumes
+/// it when they all let it go on. A call they send from the root's callback
+/// is routed back to `ctx`.
+fn resume(shared: &SharedRef, me: u32, ctx: u32) {
+    let mut call = None;
+    in_request(shared, me, ctx, |stages| match stages.resume() {
+        Some(Action::Continue) => {
+            let _ = hostcalls::resume_http_request();
+        }
+        Some(_) if ctx != me => call = stages.pending_call(),
+        _ => {}
+    });
+    if let Some(token) = call {
+        shared.borrow_mut().routes.push(Route { token, ctx });
+    }
+}
+
+fn now_ms() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

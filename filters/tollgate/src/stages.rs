@@ -80,6 +80,12 @@ impl Stages {
         }
     }
 
+    /// Whether a later filter may call a service (so its answer must go to
+    /// a context that outlives the request's own callbacks).
+    pub fn calls_service(&self) -> bool {
+        self.ratelimit.as_ref().is_some_and(|f| f.uses_service())
+    }
+
     /// The rate-limit service call the request waits for, if any.
     pub fn pending_call(&self) -> Option<u32> {
         self.ratelimit.as_ref().and_then(|f| f.pending_call())
