@@ -10,8 +10,11 @@ pub mod demo;
 pub mod echo;
 pub mod envoy;
 pub mod http_server;
+pub mod lds;
+pub mod load;
 pub mod proc;
 pub mod pyjwt;
+pub mod reload;
 pub mod rls;
 pub mod tools;
 
