@@ -106,9 +106,9 @@ pub const KINDS: &[Kind] = &[
 ];
 
 /// A new identity every time (the demo authz names it): a new rate-limit
-/// key, so a full bucket (always 200) and, past the table size, evictions. Every
-/// third request, so that keys that were never evicted would show in Envoy's
-/// heap (tests/tests/soak.rs).
+/// key, so a full bucket (always 200) and, past the table size, evictions.
+/// Every [`NEW_IDENTITY_EVERY`]th request, so that keys that were never
+/// evicted would show in Envoy's heap (tests/tests/soak.rs).
 pub const NEW_IDENTITY: Kind = Kind {
     name: "ext authz",
     make: |t, n| Request::get("/ext/x").header(demo::USER_HEADER, &format!("s{t}-{n}")),
@@ -175,10 +175,13 @@ pub fn classify(kind: &Kind, req: &Request, r: &Response) -> Outcome {
     })
 }
 
-/// Request `n` of client `t`: every third one a new identity, the others
-/// cycling through [`KINDS`].
+/// How often [`pick`] sends [`NEW_IDENTITY`].
+pub const NEW_IDENTITY_EVERY: usize = 2;
+
+/// Request `n` of client `t`: every [`NEW_IDENTITY_EVERY`]th one a new
+/// identity, the others cycling through [`KINDS`] (whose length is prime).
 pub fn pick(t: usize, n: u64) -> &'static Kind {
-    if n.is_multiple_of(3) {
+    if (n as usize).is_multiple_of(NEW_IDENTITY_EVERY) {
         &NEW_IDENTITY
     } else {
         &KINDS[(n as usize + t) % KINDS.len()]

@@ -15,7 +15,7 @@ use tollgate_tests::demo::{self, Demo};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
 use tollgate_tests::load::Load;
-use tollgate_tests::mix::{classify, pick};
+use tollgate_tests::mix::{classify, pick, NEW_IDENTITY_EVERY};
 use tollgate_tests::vm_memory::{self, Memory};
 
 /// The chain's rate-limit table size for this test (the file leaves the
@@ -152,12 +152,14 @@ fn chain_soak_stays_flat() {
     for class in ["200", "401", "403", "429"] {
         assert!(rec.count(class) > 0, "no {class} in the mix");
     }
-    // Request n of a client is a new identity when n % 3 == 0 (`pick`).
+    // Request n of a client is a new identity every NEW_IDENTITY_EVERY (`pick`).
     let new_identities = |from: Duration| -> u64 {
         rec.threads
             .iter()
             .flat_map(|(samples, _)| samples.iter().enumerate())
-            .filter(|(n, s)| n.is_multiple_of(3) && s.at.duration_since(began) >= from)
+            .filter(|(n, s)| {
+                n.is_multiple_of(NEW_IDENTITY_EVERY) && s.at.duration_since(began) >= from
+            })
             .count() as u64
     };
     let (identities, identities_after_warm) =
