@@ -104,6 +104,19 @@ impl Envoy {
         admin_port: u16,
         concurrency: u32,
     ) -> Result<Envoy, StartFailure> {
+        Envoy::try_start_text_args(text, ext, port, admin_port, concurrency, &[])
+    }
+
+    /// [`Envoy::try_start_text`] with more command-line arguments (e.g.
+    /// `--drain-time-s 2`).
+    pub fn try_start_text_args(
+        text: &str,
+        ext: &str,
+        port: u16,
+        admin_port: u16,
+        concurrency: u32,
+        extra_args: &[&str],
+    ) -> Result<Envoy, StartFailure> {
         let dir = tempdir::Dir::new("envoy");
         let config = dir.path().join(format!("envoy.{ext}"));
         let log = dir.path().join("envoy.log");
@@ -125,6 +138,7 @@ impl Envoy {
             .args(["--concurrency", &concurrency.to_string()])
             // The log file is read while Envoy runs: flush it promptly.
             .args(["--file-flush-interval-msec", "50"])
+            .args(extra_args)
             .arg("--log-path")
             .arg(&log)
             .stdin(Stdio::null())
@@ -154,6 +168,11 @@ impl Envoy {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Envoy's process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Envoy's log so far, then anything it wrote to stderr.

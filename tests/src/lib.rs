@@ -10,11 +10,16 @@ pub mod demo;
 pub mod echo;
 pub mod envoy;
 pub mod http_server;
+pub mod lds;
+pub mod load;
+pub mod mix;
 pub mod proc;
 pub mod one_vm;
 pub mod pyjwt;
+pub mod reload;
 pub mod rls;
 pub mod tools;
+pub mod vm_memory;
 
 use std::path::PathBuf;
 
