@@ -204,14 +204,11 @@ impl Context for Filter {
             let _ = hostcalls::resume_http_request();
             return;
         };
-        let body = if status_code == 0 {
+        let answer = global::sized_answer(status_code, response_size, || {
             hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
                 .ok()
                 .flatten()
-        } else {
-            None
-        };
-        let answer = global::answer(status_code, body.as_deref());
+        });
         self.decide(&plugin, answer, true);
     }
 }
