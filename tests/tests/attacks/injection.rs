@@ -247,3 +247,42 @@ fn spoofed_identity_and_forwarding_headers_are_replaced_not_trusted() {
     upstream.assert_nothing("limited despite spoofed addresses");
     assert_eq!(upstream_before, 0);
 }
+
+/// The files users run are edge configurations: each sets
+/// `use_remote_address`, and the chain's client address (its
+/// `x-client-ip` template, its per-client bucket) ignores a spoofed
+/// `x-forwarded-for`.
+#[test]
+fn shipped_files_do_not_trust_x_forwarded_for() {
+    let dir = tollgate_tests::repo_root().join("envoy");
+    for entry in std::fs::read_dir(&dir).expect("envoy/") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let managers = text
+            .matches("http_connection_manager.v3.HttpConnectionManager")
+            .count();
+        let edge = text.matches("use_remote_address: true").count();
+        assert_eq!(
+            managers,
+            edge,
+            "{}: every HTTP connection manager sets use_remote_address",
+            path.display()
+        );
+    }
+    let echo = EchoServer::start("127.0.0.1:0").expect("echo upstream");
+    let (text, port, admin) = tollgate_tests::bootstrap::user_file("chain.yaml", echo.port());
+    let envoy = Envoy::try_start_text(&text, "yaml", port, admin, 1)
+        .unwrap_or_else(|f| panic!("{}", f.log));
+    for proto in BOTH {
+        let r = Request::get("/anything")
+            .header("x-forwarded-for", "10.9.9.9")
+            .header("x-real-ip", "10.9.9.9")
+            .send(envoy.port, proto);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            r.upstream_header_values("x-client-ip"),
+            ["127.0.0.1"],
+            "{proto:?}"
+        );
+    }
+}
