@@ -35,15 +35,19 @@ def key(kid, sub):
     k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(RSAAlgorithm.to_jwk(k.public_key())); jwk.update(kid=kid, alg="RS256")
     claims = {"iss": "https://issuer.test", "aud": "api.test", "sub": sub, "iat": now, "exp": now + 3600}
-    return {"keys": [jwk]}, jwt.encode(claims, k, algorithm="RS256", headers={"kid": kid})
-jwks, token = key("k1", "alice")
-local, local_token = key("k2", "bob")
-print(json.dumps({"jwks": jwks, "token": token, "local": local, "local_token": local_token}))
+    foreign = dict(claims, iss="https://elsewhere.test")
+    return ({"keys": [jwk]}, jwt.encode(claims, k, algorithm="RS256", headers={"kid": kid}),
+            jwt.encode(foreign, k, algorithm="RS256", headers={"kid": kid}))
+jwks, token, foreign = key("k1", "alice")
+local, local_token, _ = key("k2", "bob")
+print(json.dumps({"jwks": jwks, "token": token, "foreign": foreign, "local": local, "local_token": local_token}))
 "#;
 
 struct Minted {
     jwks: String,
     token: String,
+    /// Signed by the same key, for another issuer.
+    foreign: String,
     local: String,
     local_token: String,
 }
@@ -54,6 +58,7 @@ fn mint() -> Minted {
     Minted {
         jwks: m["jwks"].to_string(),
         token: text("token"),
+        foreign: text("foreign"),
         local: m["local"].to_string(),
         local_token: text("local_token"),
     }
@@ -167,12 +172,26 @@ fn jwks_endpoint_failures_fail_closed_on_provider_rules() {
     assert_eq!(counter(&envoy, "auth", "jwks_fetch_failures"), n);
     assert_eq!(counter(&envoy, "auth", "denied.unavailable"), n);
 
-    // The endpoints come back: after the failure backoff (1 s) every
-    // provider fetches again and lets good tokens through.
+    // After the failure backoff (1 s) a request would wait for a fetch
+    // again, but a token for another issuer is refused at once: it waits
+    // for no provider's keys, and fetches none (as Envoy's jwt_authn).
+    std::thread::sleep(Duration::from_millis(1100));
+    for (name, _) in &faults {
+        let what = format!("another issuer, JWKS {name}");
+        let (r, took) = timed(|| bearer(port, &format!("/closed/{name}/x"), &m.foreign));
+        assert_refused(&r, 401, "unauthorized", "bad_issuer", &what);
+        assert_within(took, Duration::ZERO, &what);
+    }
+    assert_eq!(
+        counter(&envoy, "auth", "jwks_fetches"),
+        1 + n,
+        "no fetch for another issuer"
+    );
+    // The endpoints come back: every provider fetches again and lets good
+    // tokens through.
     for s in &servers {
         s.set(Fault::None);
     }
-    std::thread::sleep(Duration::from_millis(1100));
     for (name, _) in &faults {
         let r = bearer(port, &format!("/closed/{name}/again"), &m.token);
         assert_identity(&r, &["alice"], &format!("{name} recovered"));
