@@ -9,6 +9,7 @@ pub mod client;
 pub mod demo;
 pub mod echo;
 pub mod envoy;
+pub mod faulty;
 pub mod http_server;
 pub mod lds;
 pub mod load;

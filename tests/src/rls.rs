@@ -114,8 +114,10 @@ impl RateLimitService {
     }
 
     /// Switches the fault mode: `none`, `garbage` (gRPC OK carrying bytes
-    /// that are not protobuf), `not-grpc` (HTTP/2 200 text/plain) or
-    /// `status CODE` (a gRPC error, e.g. `status UNAVAILABLE`).
+    /// that are not protobuf), `not-grpc` (HTTP/2 200 text/plain),
+    /// `status CODE` (a gRPC error, e.g. `status UNAVAILABLE`),
+    /// `http-status N` (an HTTP error such as 503, no gRPC) or `huge BYTES`
+    /// (gRPC OK with a well-formed OK answer padded to BYTES).
     pub fn fault(&self, fault: &str) {
         self.command(&format!("fault {fault}"));
     }

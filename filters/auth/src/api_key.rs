@@ -168,10 +168,11 @@ impl ApiKeyConfig {
 
     /// The key the request carries: the first source that has one.
     pub fn extract<S: RequestSource>(&self, req: &Request<S>) -> Option<String> {
+        // An empty source (`x-api-key:` with no value) carries no key: the
+        // next source is read, not skipped.
         self.key_sources
             .iter()
-            .find_map(|s| source_value(s, req))
-            .filter(|k| !k.is_empty())
+            .find_map(|s| source_value(s, req).filter(|k| !k.is_empty()))
     }
 
     /// The client whose key this is, comparing digests in constant time with

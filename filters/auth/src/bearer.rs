@@ -126,7 +126,14 @@ impl<'a> JwtState<'a> {
                     remote_keys = k;
                     (&*remote_keys, Some(r))
                 }
-                None => return self.unavailable(config, v.base),
+                None => {
+                    // A token this provider would refuse anyway (malformed,
+                    // another issuer) costs no wait and no fetch.
+                    if let Some(e) = jwt::refused_without_keys(&found.token, p) {
+                        return Outcome::Denied(Reason::Jwt(e.reason), e.to_string());
+                    }
+                    return self.unavailable(config, v.base);
+                }
             },
         };
         self.cache_misses.set(self.cache_misses.get() + 1);

@@ -2,9 +2,15 @@
 //! values.
 //!
 //! The first descriptor whose `match` holds and whose key values are all
-//! present takes the request; a descriptor missing a value (header absent,
-//! path that cannot be normalized) is skipped. Else the top-level
-//! `token_bucket`, else the request is not limited.
+//! present takes the request; a descriptor missing a value (header absent)
+//! is skipped. Else the top-level `token_bucket`, else the request is not
+//! limited.
+//!
+//! A path that cannot be normalized (`/login/%ff`, `/login%00`) must not
+//! escape a limit while the upstream may still serve it: here it satisfies
+//! every `path` condition (the first such descriptor takes it), and a
+//! `path` key entry reads [`UNNORMALIZABLE_PATH`] for it, one bucket for
+//! every such spelling.
 
 use crate::bucket::Limits;
 use crate::config::{Config, KeyEntry};
@@ -14,6 +20,10 @@ use tollgate_common::{Request, RequestSource};
 /// Values longer than this are kept in bucket keys as a 64-bit FNV-1a hash
 /// (bounding shared-data memory; two values colliding would share a bucket).
 pub const MAX_KEY_VALUE_LEN: usize = 64;
+
+/// The `path` key value of a request whose path cannot be normalized (no
+/// normalized path has this spelling: they all start with `/`).
+pub const UNNORMALIZABLE_PATH: &str = "(unnormalizable)";
 
 /// The limit a request falls under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +42,7 @@ pub struct Selected<'a> {
 pub fn select<'a, S: RequestSource>(config: &'a Config, req: &Request<S>) -> Option<Selected<'a>> {
     for (i, d) in config.descriptors.iter().enumerate() {
         let Some(limits) = d.limits else { continue };
-        if !d.matcher.matches(req) {
+        if !d.matcher.matches_unnormalizable_path(req) {
             continue;
         }
         let Some(entries) = d
@@ -72,7 +82,9 @@ pub fn service_descriptors<'a, S: RequestSource>(
     config
         .descriptors
         .iter()
-        .filter(|d| d.limits.is_none() && !d.key.is_empty() && d.matcher.matches(req))
+        .filter(|d| {
+            d.limits.is_none() && !d.key.is_empty() && d.matcher.matches_unnormalizable_path(req)
+        })
         .filter_map(|d| {
             d.key
                 .iter()
@@ -98,7 +110,10 @@ fn entry<'a, S: RequestSource>(
         }
         KeyEntry::RemoteAddress {} => Some(("remote_address", req.client_ip()?)),
         KeyEntry::Path { segments } => {
-            let path = req.normalized_path()?;
+            let Some(path) = req.normalized_path() else {
+                req.header(":path")?;
+                return Some(("path", UNNORMALIZABLE_PATH.to_string()));
+            };
             Some((
                 "path",
                 match segments {

@@ -214,14 +214,15 @@ impl Filter {
 impl Context for Filter {
     fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
         let body = read_answer(status_code, response_size);
-        self.on_service_answer(token_id, status_code, body);
+        self.on_service_answer(token_id, status_code, response_size, body);
     }
 }
 
 /// The service's message, read in the callback's context (the host keeps it
-/// only for the callback's duration).
+/// only for the callback's duration); not read when it is an error or over
+/// [`global::MAX_ANSWER_BYTES`] (then it is a failed call).
 pub fn read_answer(status_code: u32, response_size: usize) -> Option<Vec<u8>> {
-    if status_code != 0 {
+    if status_code != 0 || response_size > global::MAX_ANSWER_BYTES {
         return None;
     }
     hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
@@ -232,14 +233,21 @@ pub fn read_answer(status_code: u32, response_size: usize) -> Option<Vec<u8>> {
 impl Filter {
     /// The service's answer to call `token`: its gRPC status and message.
     /// Decides, and resumes or answers the request.
-    pub fn on_service_answer(&mut self, token: u32, status_code: u32, body: Option<Vec<u8>>) {
+    /// `body`: [`read_answer`]'s.
+    pub fn on_service_answer(
+        &mut self,
+        token: u32,
+        status_code: u32,
+        size: usize,
+        body: Option<Vec<u8>>,
+    ) {
         if self.pending != Some(token) {
             return;
         }
         self.pending = None;
         match self.plugin.clone() {
             Some(plugin) => {
-                let answer = global::answer(status_code, body.as_deref());
+                let answer = global::sized_answer(status_code, size, || body);
                 self.decide(&plugin, answer, true);
             }
             None => host::resume_request(self.id),

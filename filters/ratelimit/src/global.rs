@@ -6,7 +6,7 @@
 //! | `OK` | — | allow; the service's `request_headers_to_add` go upstream, its `response_headers_to_add` to the client |
 //! | `OVER_LIMIT` | yes | 429, `Retry-After` from `duration_until_reset`, plus `response_headers_to_add` |
 //! | `OVER_LIMIT` | no (shadow) | allow as for `OK`, counted `shadow_limited` |
-//! | error (gRPC status not OK, timeout, undecodable, code not OK/OVER_LIMIT) | — | allow unless `failure_mode_deny`, then `status_on_error` |
+//! | error (gRPC status not OK, timeout, undecodable, over [`MAX_ANSWER_BYTES`], code not OK/OVER_LIMIT) | — | allow unless `failure_mode_deny`, then `status_on_error` |
 
 use crate::rls::{self, HeaderValue, RateLimitResponse};
 use crate::service::Service;
@@ -31,6 +31,26 @@ pub enum Verdict {
     FailOpen { reason: String },
     /// The service failed and `failure_mode_deny` is true.
     FailClosed { status: u16, reason: String },
+}
+
+/// Largest answer read from the service. A `RateLimitResponse` is a few
+/// hundred bytes, a few KB with many descriptors and headers; anything
+/// larger is treated as a failed call, without copying it into the VM.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The answer from the gRPC callback: `grpc_status` (0 = OK), the message's
+/// `size`, and `read` to get its bytes, called only for an OK answer within
+/// [`MAX_ANSWER_BYTES`].
+pub fn sized_answer(
+    grpc_status: u32,
+    size: usize,
+    read: impl FnOnce() -> Option<Vec<u8>>,
+) -> Result<RateLimitResponse, String> {
+    if grpc_status == 0 && size > MAX_ANSWER_BYTES {
+        return Err(format!("answer of {size} bytes is over {MAX_ANSWER_BYTES}"));
+    }
+    let body = if grpc_status == 0 { read() } else { None };
+    answer(grpc_status, body.as_deref())
 }
 
 /// The service's answer from the gRPC callback: `grpc_status` (0 = OK) and

@@ -185,7 +185,7 @@ impl Context for Filter {
         if !answer_routed(&self.shared, self.id, token, status_code, size) {
             let body = tollgate_ratelimit::read_answer(status_code, size);
             if let Some(f) = self.stages.borrow_mut().ratelimit.as_mut() {
-                f.on_service_answer(token, status_code, body);
+                f.on_service_answer(token, status_code, size, body);
             }
         }
         drain(&self.shared, self.id, false);
@@ -263,7 +263,7 @@ fn answer_routed(shared: &SharedRef, me: u32, token: u32, status_code: u32, size
     let body = tollgate_ratelimit::read_answer(status_code, size);
     in_request(shared, me, route.ctx, |stages| {
         if let Some(f) = stages.ratelimit.as_mut() {
-            f.on_service_answer(token, status_code, body);
+            f.on_service_answer(token, status_code, size, body);
         }
     });
     true

@@ -28,6 +28,13 @@ pub enum Fault {
     NotGrpc,
     /// A trailers-only gRPC error.
     Status(tonic::Code),
+    /// An HTTP error status (e.g. 503 from a proxy in front of the service):
+    /// `text/plain`, no gRPC framing or status.
+    HttpStatus(u16),
+    /// gRPC status OK with one well-formed `RateLimitResponse` (overall code
+    /// OK) padded with an unknown field to this many bytes: only a size
+    /// limit can notice.
+    Huge(usize),
 }
 
 impl Fault {
@@ -125,6 +132,8 @@ where
                 Fault::Status(code) => {
                     Ok(tonic::Status::new(code, "tollgate-rls: fault injected").into_http())
                 }
+                Fault::HttpStatus(status) => Ok(http_status(status)),
+                Fault::Huge(size) => Ok(huge(size)),
             }
         })
     }
@@ -140,6 +149,64 @@ fn garbage() -> Resp {
     let mut trailers = HeaderMap::new();
     trailers.insert("grpc-status", HeaderValue::from_static("0"));
     response("application/grpc", Fixed::new(frame, Some(trailers)))
+}
+
+/// A gRPC response frame (not compressed) carrying `message`, then grpc-status 0.
+fn grpc_ok(message: &[u8]) -> Resp {
+    let mut frame = Vec::with_capacity(5 + message.len());
+    frame.push(0);
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(message);
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", HeaderValue::from_static("0"));
+    response("application/grpc", Fixed::new(frame, Some(trailers)))
+}
+
+/// `RateLimitResponse { overall_code: OK }` plus unknown field 15 (bytes)
+/// making the message `size` bytes long (at least the 2 bytes of the code).
+pub fn huge_message(size: usize) -> Vec<u8> {
+    let mut message = vec![0x08, 0x01]; // field 1 (overall_code), varint 1 (OK)
+    if size <= 2 + 2 {
+        return message;
+    }
+    // Field 15, wire type 2: tag byte 0x7a, a varint length, the bytes.
+    let mut pad = size - 2 - 1;
+    let mut len_bytes = varint(pad);
+    while 2 + 1 + len_bytes.len() + pad > size && pad > 0 {
+        pad -= 1;
+        len_bytes = varint(pad);
+    }
+    message.push(0x7a);
+    message.extend_from_slice(&len_bytes);
+    message.resize(message.len() + pad, b'x');
+    message
+}
+
+fn varint(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn huge(size: usize) -> Resp {
+    grpc_ok(&huge_message(size))
+}
+
+fn http_status(status: u16) -> Resp {
+    let mut resp = response(
+        "text/plain",
+        Fixed::new(b"tollgate-rls: HTTP error injected\n".to_vec(), None),
+    );
+    *resp.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+    resp
 }
 
 fn not_grpc() -> Resp {
@@ -215,5 +282,27 @@ mod tests {
         ));
         assert!(Fault::parse_status("99").is_err());
         assert!(Fault::parse_status("nope").is_err());
+    }
+
+    #[test]
+    fn huge_message_has_the_size_and_is_well_formed() {
+        for size in [0, 4, 5, 130, 131, 200, 16_388, 20_000, 1 << 20] {
+            let m = huge_message(size);
+            assert_eq!(&m[..2], [0x08, 0x01], "overall_code OK");
+            if size <= 4 {
+                assert_eq!(m.len(), 2);
+                continue;
+            }
+            assert_eq!(m.len(), size, "{size}");
+            assert_eq!(m[2], 0x7a, "field 15, length-delimited");
+            let (mut len, mut shift, mut i) = (0usize, 0, 3);
+            while m[i] & 0x80 != 0 {
+                len |= usize::from(m[i] & 0x7f) << shift;
+                shift += 7;
+                i += 1;
+            }
+            len |= usize::from(m[i]) << shift;
+            assert_eq!(m.len() - i - 1, len, "{size}");
+        }
     }
 }

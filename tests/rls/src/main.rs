@@ -37,7 +37,7 @@ Prints `listening 127.0.0.1:PORT` as its first line on stdout.
   --status CODE            answer the gRPC error CODE (UNAVAILABLE, INTERNAL, 14, ...)
   --control-stdin          read commands on stdin, one per line, each answered by
                            one line on stdout (`ok ...` or `error: ...`); exit at EOF:
-                             fault none|garbage|not-grpc|status CODE
+                             fault none|garbage|not-grpc|status CODE|http-status N|huge BYTES
                              delay MS
                              limits JSON     (replaces the limits; counters restart)
                              requests        (`ok {\"calls\": N, \"requests\": [...]}`)
@@ -279,6 +279,18 @@ fn command(shared: &Shared, line: &str) -> Result<String, String> {
                 ("garbage", _) => Fault::Garbage,
                 ("not-grpc", _) => Fault::NotGrpc,
                 ("status", code) => Fault::parse_status(code.trim())?,
+                ("http-status", code) => Fault::HttpStatus(
+                    code.trim()
+                        .parse()
+                        .ok()
+                        .filter(|c| (100..600).contains(c))
+                        .ok_or_else(|| format!("http-status {code:?}: want 100-599"))?,
+                ),
+                ("huge", size) => Fault::Huge(
+                    size.trim()
+                        .parse()
+                        .map_err(|e| format!("huge {size:?}: {e}"))?,
+                ),
                 _ => return Err(format!("unknown fault {arg:?}")),
             };
             *shared.fault.lock().map_err(|_| "poisoned")? = fault;

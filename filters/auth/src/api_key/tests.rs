@@ -44,6 +44,19 @@ fn key_sources_in_order() {
     );
     assert_eq!(key(&[("x-api-key", "")]), None);
     assert_eq!(key(&[(":path", "/x")]), None);
+    // An empty source carries no key: the next one that does is used.
+    assert_eq!(
+        key(&[("x-api-key", ""), (":path", "/?api_key=k-two")]),
+        Some("k-two".into())
+    );
+    assert_eq!(
+        key(&[
+            ("x-api-key", ""),
+            (":path", "/?api_key="),
+            ("cookie", "api_key=k-one")
+        ]),
+        Some("k-one".into())
+    );
 }
 
 #[test]

@@ -135,3 +135,69 @@ fn unknown_provider_is_a_config_error_with_its_path() {
         .to_string();
     assert!(e.contains("needs the top-level jwt configuration"), "{e}");
 }
+
+/// Remote keys never here, a wait always allowed: what the glue sees while
+/// a provider's JWKS endpoint is down or slow.
+struct Waiting;
+
+impl KeySets for Waiting {
+    fn get(&self, _: usize, _: &crate::jwt::RemoteJwks) -> Option<std::rc::Rc<crate::jwt::Jwks>> {
+        None
+    }
+    fn may_wait(&self, _: usize) -> bool {
+        true
+    }
+    fn may_refetch(&self, _: usize, _: u64) -> bool {
+        false
+    }
+}
+
+#[test]
+fn tokens_a_remote_provider_refuses_anyway_cost_no_wait_for_its_keys() {
+    let c = crate::config::parse(
+        json!({
+            "jwt": {"providers": {"idp": {
+                "issuer": "https://issuer.example",
+                "remote_jwks": {"http_uri": {"uri": "http://j/k", "cluster": "j", "timeout": "1s"}}
+            }}},
+            "rules": [{"match": {"path": {"prefix": "/"}}, "requires": {"provider_name": "idp"}}]
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let store = MapStore::default();
+    let ask = |name: &str| {
+        let auth = format!("Bearer {}", tok(name));
+        decide_with(
+            &c,
+            &request(&[(":path", "/a"), ("authorization", &auth)]),
+            &store,
+            &Waiting,
+        )
+        .0
+    };
+    // Its own issuer: the request waits for the key set.
+    assert!(
+        matches!(ask("rs256"), Decision::Wait(ref b) if b == &[0]),
+        "{:?}",
+        ask("rs256")
+    );
+    // Another issuer, none, or a token refused before any key is used: at
+    // once, with the reason it would get with the keys (Envoy's jwt_authn
+    // too checks `iss` before fetching).
+    use crate::jwt::Reason as J;
+    for (name, want) in [
+        ("wrong_iss", J::BadIssuer),
+        ("no_iss", J::BadIssuer),
+        ("dup_claim_sub", J::Malformed),
+        ("alg_none", J::AlgNotAllowed),
+        ("two_parts", J::Malformed),
+    ] {
+        let d = ask(name);
+        assert!(
+            matches!(d, Decision::Deny { reason: Reason::Jwt(r), .. } if r == want),
+            "{name}: {d:?}"
+        );
+    }
+}

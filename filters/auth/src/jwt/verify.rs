@@ -45,6 +45,27 @@ pub fn verify(
     })
 }
 
+/// The checks that need no key, for a provider whose remote key set is not
+/// here yet: the token's structure, and its `iss` (read unverified, as
+/// Envoy's jwt_authn does before fetching) against the provider's `issuer`.
+/// So a token meant for another issuer, or no token at all, neither waits
+/// for nor fetches this provider's keys. None: the keys are needed.
+pub fn refused_without_keys(token: &str, provider: &JwtProvider) -> Option<JwtError> {
+    let decoded = match token::decode(token) {
+        Ok(d) => d,
+        Err(e) => return Some(e),
+    };
+    let issuer = provider.issuer.as_ref()?;
+    let claims = match decoded.claims() {
+        Ok(c) => c,
+        Err(e) => return Some(e),
+    };
+    (claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str())).then_some(JwtError::new(
+        Reason::BadIssuer,
+        "iss is not the provider's issuer",
+    ))
+}
+
 /// Checks times, issuer, audience and subject; returns `exp`.
 pub fn check_claims(
     claims: &Map<String, Value>,

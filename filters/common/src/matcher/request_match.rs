@@ -58,6 +58,19 @@ impl RequestMatch {
     }
 
     pub fn matches<S: RequestSource>(&self, req: &Request<S>) -> bool {
+        self.matches_with(req, false)
+    }
+
+    /// Like [`RequestMatch::matches`], except that a path that cannot be
+    /// normalized satisfies every `path` condition instead of none: for
+    /// limits, which must not be escaped by spelling a path so that it
+    /// cannot be normalized (`/login/%ff`) while the upstream still serves
+    /// it. The other conditions still apply.
+    pub fn matches_unnormalizable_path<S: RequestSource>(&self, req: &Request<S>) -> bool {
+        self.matches_with(req, true)
+    }
+
+    fn matches_with<S: RequestSource>(&self, req: &Request<S>, unnormalizable: bool) -> bool {
         // Cheapest checks first: each reads one header at most.
         if !self.methods.is_empty() {
             let Some(method) = req.header(":method") else {
@@ -80,7 +93,11 @@ impl RequestMatch {
             }
         }
         if let Some(m) = &self.path {
-            if !req.normalized_path().is_some_and(|p| m.matches(p)) {
+            let hit = match req.normalized_path() {
+                Some(p) => m.matches(p),
+                None => unnormalizable,
+            };
+            if !hit {
                 return false;
             }
         }

@@ -64,11 +64,12 @@ fn missing_values_skip_the_descriptor_then_default_then_none() {
         select(&c, &FakeSource::new(&[]).client(None).request()),
         None
     );
-    // An unnormalizable path lacks a path value.
+    // No :path at all lacks a path value (an unnormalizable one has one:
+    // see unnormalizable_paths_cannot_escape_a_path_limit).
     let c = config(&format!(
         r#"{{"descriptors": [{{"key": [{{"path": {{}}}}], "token_bucket": {TB}}}]}}"#
     ));
-    assert_eq!(select(&c, &request(&[(":path", "/a%zz")])), None);
+    assert_eq!(select(&c, &request(&[])), None);
 }
 
 #[test]
@@ -154,4 +155,34 @@ fn service_descriptors_are_the_global_ones_that_apply() {
     );
     let req = request(&[(":method", "GET"), (":path", "/")]);
     assert!(service_descriptors(&c, &req).is_empty());
+}
+
+#[test]
+fn unnormalizable_paths_cannot_escape_a_path_limit() {
+    let c = config(&format!(
+        r#"{{"rate_limit_service": {{"grpc_service": {{"envoy_grpc": {{"cluster_name": "r"}}}}, "domain": "d"}},
+            "descriptors": [
+            {{"name": "login", "match": {{"path": {{"prefix": "/login"}}}}, "key": [], "token_bucket": {TB}}},
+            {{"name": "per_path", "match": {{"path": {{"prefix": "/api"}}}}, "key": [{{"path": {{"segments": 2}}}}], "token_bucket": {TB}}},
+            {{"name": "global", "match": {{"methods": ["PUT"]}}, "key": [{{"path": {{}}}}]}}
+        ]}}"#
+    ));
+    for p in ["/login/%ff", "/login%00", "/api/%zz", "/%c0%ae", "/x%"] {
+        let s = select(&c, &request(&[(":path", p)])).unwrap();
+        assert_eq!(
+            (s.name, s.key.as_str()),
+            ("login", ""),
+            "{p}: the first path limit takes it"
+        );
+        let put = request(&[(":path", p), (":method", "PUT")]);
+        assert_eq!(
+            service_descriptors(&c, &put),
+            vec![vec![("path", UNNORMALIZABLE_PATH.to_string())]],
+            "{p}"
+        );
+    }
+    // Normal paths are unchanged.
+    let s = select(&c, &request(&[(":path", "/api/v1/x")])).unwrap();
+    assert_eq!((s.name, s.key.as_str()), ("per_path", "7:/api/v1"));
+    assert!(select(&c, &request(&[(":path", "/other")])).is_none());
 }

@@ -168,3 +168,46 @@ fn unsafe_service_headers_are_dropped() {
         ]
     );
 }
+
+/// A well-formed OK answer padded (unknown field 15) to `size` bytes.
+fn padded_ok(size: usize) -> Vec<u8> {
+    let mut m = response(CODE_OK, vec![]).encode_to_vec();
+    let pad = size.saturating_sub(m.len() + 4);
+    m.push(0x7a); // field 15, length-delimited
+    prost::encoding::encode_varint(pad as u64, &mut m);
+    m.resize(m.len() + pad, b'x');
+    m
+}
+
+#[test]
+fn oversized_answers_are_errors_and_never_read() {
+    // Within the limit: decoded as usual (prost skips the unknown field).
+    let fits = padded_ok(MAX_ANSWER_BYTES - 10);
+    assert!(fits.len() <= MAX_ANSWER_BYTES);
+    let ok = sized_answer(0, fits.len(), || Some(fits.clone()));
+    assert_eq!(ok.map(|r| r.overall_code), Ok(CODE_OK));
+    // Over it: an error without reading the bytes, so the failure mode decides.
+    let big = padded_ok(8 << 20);
+    let err = sized_answer(0, big.len(), || {
+        panic!("an oversized answer must not be read")
+    });
+    assert_eq!(
+        err,
+        Err(format!("answer of {} bytes is over 65536", big.len()))
+    );
+    let v = verdict(err, &service(true), || true);
+    assert!(
+        matches!(v, Verdict::FailClosed { status: 503, .. }),
+        "{v:?}"
+    );
+    let v = verdict(sized_answer(0, big.len(), || None), &service(false), || {
+        true
+    });
+    assert!(matches!(v, Verdict::FailOpen { .. }), "{v:?}");
+    // A gRPC error is one whatever its size, and reads nothing either.
+    let err = sized_answer(14, 10, || panic!("an error status has no message"));
+    assert_eq!(
+        err.map(|r| r.overall_code),
+        Err("gRPC status 14 UNAVAILABLE".into())
+    );
+}

@@ -151,3 +151,20 @@ fn request_match_errors_have_paths() {
         assert!(e.reason.contains(want), "{json}: {e}");
     }
 }
+
+#[test]
+fn unnormalizable_paths_match_every_path_condition_when_asked() {
+    let m = rm(r#"{"path":{"prefix":"/login"},"methods":["POST"]}"#);
+    for p in ["/login/%ff", "/login%00", "/%zz", "/login%", "/%c0%ae"] {
+        let post = req(vec![(":path", p), (":method", "POST")]);
+        assert!(!m.matches(&post), "{p}");
+        assert!(m.matches_unnormalizable_path(&post), "{p}");
+        // The other conditions still hold or not.
+        let get = req(vec![(":path", p), (":method", "GET")]);
+        assert!(!m.matches_unnormalizable_path(&get), "{p}");
+    }
+    let ok = req(vec![(":path", "/public"), (":method", "POST")]);
+    assert!(!m.matches_unnormalizable_path(&ok));
+    let login = req(vec![(":path", "//login/x"), (":method", "POST")]);
+    assert!(m.matches_unnormalizable_path(&login) && m.matches(&login));
+}
