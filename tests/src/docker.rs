@@ -33,7 +33,11 @@ pub const ECHO_IN_IMAGE: &str = "/usr/local/bin/echo-upstream";
 
 /// Tests that `cargo xtask test` runs against the local Envoy only (its
 /// docker pass skips them), with why. Keep it short: every other test of
-/// this crate runs against both targets.
+/// this crate runs against both targets. Most things a test may want of the
+/// process work on both: `Envoy::pid` is the container's Envoy as this
+/// machine sees it (/proc/<pid>/stat for CPU and memory), the log file and
+/// the admin port are the same. What cannot (a signal sent to the child
+/// itself, `Command`s run on the local binary) belongs here.
 pub const LOCAL_ONLY: &[(&str, &str)] = &[
     (
         "compose_stack_carries_chain_traffic",
@@ -526,6 +530,20 @@ impl DockerTarget {
             self.docker.cmd().args(["stop", "-t", &secs, name]),
             grace + Duration::from_secs(30),
         );
+    }
+
+    /// The host's process id of a running container's main process.
+    pub fn pid(&self, name: &str) -> Result<u32, String> {
+        let out = run(
+            self.docker
+                .cmd()
+                .args(["inspect", "-f", "{{.State.Pid}}", name]),
+            Duration::from_secs(30),
+        );
+        match out.text.trim().parse::<u32>() {
+            Ok(pid) if out.ok && pid > 0 => Ok(pid),
+            _ => Err(out.text),
+        }
     }
 
     /// Removes a container whatever its state (when its client was killed).

@@ -273,6 +273,18 @@ impl Envoy {
         }
     }
 
+    /// Envoy's process id as this machine sees it (for /proc/<pid>/...): the
+    /// child's on the local target; on the docker target the container's
+    /// main process (`docker inspect`), which shares our kernel.
+    pub fn pid(&self) -> u32 {
+        match &self.container {
+            None => self.child.id(),
+            Some(name) => crate::docker::envoy_target()
+                .pid(name)
+                .unwrap_or_else(|e| panic!("pid of container {name}: {e}")),
+        }
+    }
+
     /// Envoy's log so far, then anything it wrote to stderr.
     pub fn log(&self) -> String {
         let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
