@@ -1,6 +1,12 @@
 //! A real Envoy process for one test: its own base id, free loopback ports,
 //! readiness from the admin endpoint, its log kept, and a check on drop that
 //! no wasm VM panicked or failed.
+//!
+//! Where it runs is the target, from `TOLLGATE_ENVOY_TARGET`: `local` (the
+//! default) runs the binary [`locate`] finds; `docker` runs the same binary
+//! from a `FROM scratch` image in a container on the host's network, with
+//! the same arguments, bootstrap and log paths ([`crate::docker`]). The tests
+//! do not change: `cargo xtask test` runs them against both.
 
 use crate::bootstrap::Bootstrap;
 use crate::client;
@@ -57,6 +63,96 @@ fn envoy_bin() -> PathBuf {
     }
 }
 
+/// Where [`Envoy::start`] runs Envoy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A child process of the test.
+    Local,
+    /// A container of the image [`crate::docker::envoy_target`] names.
+    Docker,
+}
+
+/// The target `TOLLGATE_ENVOY_TARGET` names (`local` when unset); any other
+/// value fails the test rather than silently running the other target.
+pub fn target() -> Target {
+    match std::env::var("TOLLGATE_ENVOY_TARGET").as_deref() {
+        Err(_) | Ok("") | Ok("local") => Target::Local,
+        Ok("docker") => Target::Docker,
+        Ok(other) => panic!("TOLLGATE_ENVOY_TARGET={other}: expected `local` or `docker`"),
+    }
+}
+
+/// Runs Envoy's `--mode validate` on a configuration (YAML or JSON text) on
+/// the current target; Err carries what Envoy printed.
+pub fn validate(text: &str, ext: &str) -> Result<(), String> {
+    let dir = tempdir::Dir::new("validate");
+    let config = dir.path().join(format!("envoy.{ext}"));
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
+    let args: Vec<String> = ["--mode", "validate", "--use-dynamic-base-id", "-c"]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([config.display().to_string()])
+        .collect();
+    let mut cmd = match target() {
+        Target::Local => {
+            let mut cmd = Command::new(envoy_bin());
+            cmd.args(&args);
+            cmd
+        }
+        Target::Docker => {
+            crate::docker::envoy_target().run_envoy(&container_name(), dir.path(), text, &args)
+        }
+    };
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr))
+    }
+}
+
+fn container_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "tollgate-envoy-{}-{}",
+        crate::docker::unique(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Appends one line per Envoy that became ready to `TOLLGATE_ENVOY_LEDGER`
+/// (when set): target, milliseconds from start to ready, test. `cargo xtask
+/// test` reads it to report how many Envoys each target ran and how long
+/// they took to start.
+fn record_start(target: Target, took: Duration) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("TOLLGATE_ENVOY_LEDGER") else {
+        return;
+    };
+    let line = format!(
+        "{}\t{}\t{}\n",
+        if target == Target::Docker {
+            "docker"
+        } else {
+            "local"
+        },
+        took.as_millis(),
+        std::thread::current().name().unwrap_or("?")
+    );
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
 /// Why Envoy did not become ready.
 #[derive(Debug)]
 pub struct StartFailure {
@@ -69,6 +165,8 @@ pub struct Envoy {
     pub port: u16,
     pub admin_port: u16,
     dir: tempdir::Dir,
+    /// The container's name on the docker target.
+    container: Option<String>,
     /// Set by tests that provoke wasm failures on purpose.
     pub expect_vm_failure: bool,
 }
@@ -125,32 +223,51 @@ impl Envoy {
         // Envoy's own log goes to --log-path; stderr catches what V8 prints.
         let stderr = std::fs::File::create(dir.path().join("stderr.log"))
             .map_err(|e| failure(None, e.to_string()))?;
-        let mut cmd = Command::new(envoy_bin());
-        cmd.arg("-c")
-            .arg(&config)
-            .args([
-                "--use-dynamic-base-id",
-                "--log-level",
-                "info",
-                "--component-log-level",
-                "wasm:debug",
-            ])
-            .args(["--concurrency", &concurrency.to_string()])
+        let args: Vec<String> = [
+            "-c",
+            &config.display().to_string(),
+            "--use-dynamic-base-id",
+            "--log-level",
+            "info",
+            "--component-log-level",
+            "wasm:debug",
+            "--concurrency",
+            &concurrency.to_string(),
             // The log file is read while Envoy runs: flush it promptly.
-            .args(["--file-flush-interval-msec", "50"])
-            .args(extra_args)
-            .arg("--log-path")
-            .arg(&log)
-            .stdin(Stdio::null())
+            "--file-flush-interval-msec",
+            "50",
+            "--log-path",
+            &log.display().to_string(),
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain(extra_args.iter().map(|a| a.to_string()))
+        .collect();
+        let target = target();
+        let (mut cmd, container) = match target {
+            Target::Local => {
+                let mut cmd = Command::new(envoy_bin());
+                cmd.args(&args);
+                (cmd, None)
+            }
+            Target::Docker => {
+                let name = container_name();
+                let cmd = crate::docker::envoy_target().run_envoy(&name, dir.path(), text, &args);
+                (cmd, Some(name))
+            }
+        };
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
         crate::proc::die_with_parent(&mut cmd);
+        let started = Instant::now();
         let child = cmd.spawn().map_err(|e| failure(None, e.to_string()))?;
         let mut envoy = Envoy {
             child,
             port,
             admin_port,
             dir,
+            container,
             expect_vm_failure: false,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -160,6 +277,7 @@ impl Envoy {
                 return Err(failure(Some(status), envoy.log()));
             }
             if client::get(admin_port, "/ready").is_ok_and(|r| r.status == 200) {
+                record_start(target, started.elapsed());
                 return Ok(envoy);
             }
             if Instant::now() > deadline {
@@ -170,9 +288,16 @@ impl Envoy {
         }
     }
 
-    /// Envoy's process id (for /proc).
+    /// Envoy's process id as this machine sees it (for /proc/<pid>/...): the
+    /// child's on the local target; on the docker target the container's
+    /// main process (`docker inspect`), which shares our kernel.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.container {
+            None => self.child.id(),
+            Some(name) => crate::docker::envoy_target()
+                .pid(name)
+                .unwrap_or_else(|e| panic!("pid of container {name}: {e}")),
+        }
     }
 
     /// Envoy's log so far, then anything it wrote to stderr.
@@ -209,9 +334,25 @@ impl Envoy {
     }
 
     /// Stop Envoy (SIGTERM, so it flushes its log; SIGKILL after 5 s) and
-    /// return its log. Called by drop too.
+    /// return its log. Called by drop too. On the docker target: `docker
+    /// stop`, then the `docker run` client exits and `--rm` removes the
+    /// container.
     pub fn stop(&mut self) -> String {
-        crate::proc::terminate(&mut self.child, Duration::from_secs(5));
+        let grace = Duration::from_secs(5);
+        match &self.container {
+            None => {
+                crate::proc::terminate(&mut self.child, grace);
+            }
+            Some(name) => {
+                let docker = crate::docker::envoy_target();
+                if matches!(self.child.try_wait(), Ok(None)) {
+                    docker.stop(name, grace);
+                }
+                if !crate::proc::terminate(&mut self.child, Duration::from_secs(10)) {
+                    docker.remove(name);
+                }
+            }
+        }
         self.log()
     }
 }

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod chain;
 pub mod client;
 pub mod demo;
+pub mod docker;
 pub mod echo;
 pub mod envoy;
 pub mod faulty;

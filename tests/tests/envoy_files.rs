@@ -5,7 +5,7 @@ use tollgate_tests::chain::Target;
 use tollgate_tests::client::{Proto, Request};
 use tollgate_tests::demo::{self, Demo};
 use tollgate_tests::echo::EchoServer;
-use tollgate_tests::envoy::{find_envoy, Envoy};
+use tollgate_tests::envoy::{self, Envoy};
 use tollgate_tests::one_vm::one_vm_yaml;
 
 fn user_files() -> Vec<String> {
@@ -21,28 +21,15 @@ fn user_files() -> Vec<String> {
 
 #[test]
 fn every_envoy_file_passes_validate_mode() {
-    let envoy = find_envoy(&tollgate_tests::repo_root()).expect("envoy");
     let files = user_files();
     assert!(
         files.contains(&"chain.yaml".to_string()) && files.contains(&"headers.yaml".to_string())
     );
     for name in files {
         let (text, _, _) = user_file(&name, FILE_UPSTREAM_PORT);
-        let path =
-            std::env::temp_dir().join(format!("tollgate-validate-{}-{name}", std::process::id()));
-        std::fs::write(&path, text).expect("write");
-        let out = std::process::Command::new(&envoy)
-            .args(["--mode", "validate", "--use-dynamic-base-id", "-c"])
-            .arg(&path)
-            .output()
-            .expect("run envoy");
-        let _ = std::fs::remove_file(&path);
-        assert!(
-            out.status.success(),
-            "{name} does not validate:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if let Err(out) = envoy::validate(&text, "yaml") {
+            panic!("{name} does not validate:\n{out}");
+        }
     }
 }
 

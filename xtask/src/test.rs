@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -35,6 +35,12 @@ pub struct Options {
 }
 
 /// Ok(false) when tests failed (already reported).
+///
+/// The tests run in two passes: against the local Envoy (every test of the
+/// workspace), then the real-Envoy suite again against the docker target
+/// (`TOLLGATE_ENVOY_TARGET=docker`: each Envoy in a container of an image
+/// built here from the same binary, see tollgate_tests::docker). Setting
+/// `TOLLGATE_ENVOY_TARGET` to `local` or `docker` runs that pass alone.
 pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
     if opts.no_clippy {
         eprintln!("skipping clippy (--no-clippy)");
@@ -50,85 +56,296 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
         ]);
         proc::run(&mut cmd).context("clippy found problems")?;
     }
+    let (run_local, run_docker) = match std::env::var("TOLLGATE_ENVOY_TARGET").as_deref() {
+        Err(_) | Ok("") => (true, true),
+        Ok("local") => (true, false),
+        Ok("docker") => (false, true),
+        Ok(other) => anyhow::bail!(
+            "TOLLGATE_ENVOY_TARGET={other}: expected `local` or `docker` (unset: both)"
+        ),
+    };
     build::run(ws, Profile::Release)?;
     let envoy_bin = envoy::ensure(&ws.root)?;
     ensure_curl()?;
+    // Each Envoy the harness starts adds a line here (target, start time).
+    let ledger = std::env::temp_dir().join(format!("tollgate-envoy-ledger-{}", std::process::id()));
+    let _ = std::fs::remove_file(&ledger);
 
-    let mut cmd = Command::new(workspace::cargo());
-    cmd.current_dir(&ws.root)
-        // Run every test binary even after a failure: CI should show all of them.
-        .args(["test", "--workspace", "--no-fail-fast"])
-        .env("ENVOY_BIN", &envoy_bin)
-        .env("TOLLGATE_DIST", ws.dist());
-    // Our pipe is not a terminal; keep cargo's colours when ours is.
-    if std::io::stdout().is_terminal() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
-        cmd.args(["--color", "always"]);
+    let mut lines = Vec::new();
+    let mut all = Totals::default();
+    let mut ok = true;
+    if run_local {
+        let args = cargo_test_args(&opts.extra, false);
+        let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
+        cmd.env("TOLLGATE_ENVOY_TARGET", "local");
+        let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
+        add(&mut all, pass.counts.all);
+        ok &= pass.check(&opts, None);
+        lines.push(pass.summary("real-Envoy traffic tests"));
     }
-    cmd.args(&opts.extra);
-    let traffic = traffic_binaries(ws, &opts.extra)?;
-    let (status, counts) = run_and_count(cmd, &ws.root, &traffic)?;
-    // A full run also runs the filters' suites against the one-VM module.
-    let one_vm = if opts.extra.is_empty() {
-        let mut cmd = Command::new(workspace::cargo());
-        cmd.current_dir(&ws.root)
-            .args(["test", "--no-fail-fast", "-p", "tollgate-tests"])
-            .env("ENVOY_BIN", &envoy_bin)
-            .env("TOLLGATE_DIST", ws.dist())
-            .env("TOLLGATE_ONE_VM", "1");
+    if run_local && opts.extra.is_empty() {
+        let mut args: Vec<OsString> = ["test", "--workspace", "--no-fail-fast"]
+            .map(OsString::from)
+            .into();
         for suite in ONE_VM_SUITES {
-            cmd.args(["--test", suite]);
+            args.extend(["--test", suite].map(OsString::from));
         }
-        Some(run_and_count(cmd, &ws.root, &traffic)?)
-    } else {
-        None
-    };
+        let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
+        cmd.env("TOLLGATE_ENVOY_TARGET", "local")
+            .env("TOLLGATE_ONE_VM", "1");
+        let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
+        add(&mut all, pass.counts.all);
+        let ran = pass.counts.traffic.passed > 0;
+        if !ran {
+            println!("FAILED (one-VM module): no traffic test passed");
+        }
+        ok &= pass.check(&opts, Some("one-VM module")) && ran;
+        lines.push(pass.summary("the filters' suites against the one-VM module (TOLLGATE_ONE_VM=1)"));
+    }
+    if run_docker {
+        let docker = DockerTarget::start(&envoy_bin)?;
+        let args = cargo_test_args(&opts.extra, true);
+        let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
+        cmd.env("TOLLGATE_ENVOY_TARGET", "docker")
+            .env("TOLLGATE_ENVOY_IMAGE", &docker.image);
+        if let Some(host) = docker.docker.host() {
+            cmd.env("DOCKER_HOST", host);
+        }
+        let pass = run_pass(ws, cmd, &args, &ledger, "docker");
+        drop(docker);
+        let pass = pass?;
+        add(&mut all, pass.counts.all);
+        ok &= pass.check(&opts, Some("docker"));
+        let mut line = pass.summary("real-Envoy traffic tests (docker target)");
+        line += &format!(" (Docker engine and image: {:.1} s)", pass_setup_secs());
+        lines.push(line);
+    }
+    let _ = std::fs::remove_file(&ledger);
 
-    let Counts {
-        mut all,
-        traffic,
-        traffic_binaries,
-    } = counts;
     println!();
     println!(
         "all tests: {} passed, {} failed, {} ignored",
         all.passed, all.failed, all.ignored
     );
-    if traffic_binaries == 0 {
-        println!(
-            "real-Envoy traffic tests: none ran (no integration test binary of the tests crate)"
-        );
-    } else {
-        println!(
-            "real-Envoy traffic tests: {} passed, {} failed, {} ignored ({} binaries)",
-            traffic.passed, traffic.failed, traffic.ignored, traffic_binaries
-        );
+    for line in lines {
+        println!("{line}");
     }
-    let mut ok = status.success() && all.failed == 0;
     if !ok {
-        println!("FAILED: cargo test exited with {status}");
-    }
-    if let Some((status, one)) = one_vm {
-        let t = one.traffic;
-        println!(
-            "the same suites against the one-VM module (dist/tollgate.wasm): {} passed, {} failed, {} ignored ({} binaries)",
-            t.passed, t.failed, t.ignored, one.traffic_binaries
-        );
-        if !status.success() || one.all.failed > 0 || t.passed == 0 {
-            println!("FAILED: the one-VM pass (TOLLGATE_ONE_VM=1) exited with {status}");
-            ok = false;
-        }
-        add(&mut all, one.all);
-    }
-    // A CI run that drove no traffic through Envoy proves little about the
-    // filters: treat it as broken setup rather than success.
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    if ok && ci && opts.extra.is_empty() && traffic.passed == 0 {
-        println!("FAILED: CI=true but no real-Envoy traffic test passed");
-        ok = false;
+        println!("FAILED: see above");
     }
     // The closing line CI reads.
     println!("{} passed, {} failed", all.passed, all.failed);
-    Ok(ok)
+    Ok(ok && all.failed == 0)
+}
+
+/// Seconds the docker pass spent getting Docker and building its image.
+fn pass_setup_secs() -> f64 {
+    f64::from_bits(SETUP_SECS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+static SETUP_SECS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The docker target for one pass: an engine (ours when none runs) and the
+/// Envoy image, removed on drop.
+struct DockerTarget {
+    docker: tollgate_tests::docker::Docker,
+    image: String,
+}
+
+impl DockerTarget {
+    /// Fails, rather than skipping the pass, when Docker cannot start.
+    fn start(envoy_bin: &Path) -> Result<DockerTarget> {
+        let started = Instant::now();
+        eprintln!("docker target: getting a Docker engine and building the Envoy image");
+        // tollgate_tests::tools panics when it cannot install Docker: report
+        // that as the error it is.
+        let docker = std::panic::catch_unwind(tollgate_tests::docker::Docker::start)
+            .map_err(|p| {
+                anyhow::anyhow!(
+                    "{}",
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default()
+                )
+            })
+            .and_then(|d| d.map_err(anyhow::Error::msg))
+            .context("the docker target needs Docker")?;
+        let image = format!("tollgate-test/envoy:{}", tollgate_tests::docker::unique());
+        docker
+            .build_image(&image, envoy_bin, tollgate_tests::docker::ENVOY_IN_IMAGE)
+            .map_err(anyhow::Error::msg)
+            .context("building the docker target's Envoy image")?;
+        let secs = started.elapsed().as_secs_f64();
+        SETUP_SECS.store(secs.to_bits(), std::sync::atomic::Ordering::Relaxed);
+        eprintln!("docker target: image {image} ready in {secs:.1} s");
+        Ok(DockerTarget { docker, image })
+    }
+}
+
+impl Drop for DockerTarget {
+    fn drop(&mut self) {
+        self.docker.remove_images(std::slice::from_ref(&self.image));
+    }
+}
+
+/// `cargo test` arguments of a pass. The docker pass leaves out the doc tests
+/// (`--tests`) unless ARGS choose targets, and skips the tests that run
+/// against the local Envoy only (tollgate_tests::docker::LOCAL_ONLY).
+/// Otherwise it is the local pass's command, so that nothing is rebuilt:
+/// `-p tollgate-tests` or `--test '*'` would change the test binaries' hash
+/// and compile them all again (the unit tests it reruns take seconds).
+fn cargo_test_args(extra: &[OsString], docker: bool) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["test", "--workspace", "--no-fail-fast"]
+        .map(OsString::from)
+        .into();
+    // Our pipe is not a terminal; keep cargo's colours when ours is.
+    if std::io::stdout().is_terminal() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
+        args.extend(["--color", "always"].map(OsString::from));
+    }
+    let split = extra.iter().position(|a| a == "--").unwrap_or(extra.len());
+    let (cargo_args, test_args) = extra.split_at(split);
+    if docker {
+        const SELECTORS: &[&str] = &[
+            "--test",
+            "--tests",
+            "--lib",
+            "--bin",
+            "--bins",
+            "--doc",
+            "--all-targets",
+            "--example",
+            "--examples",
+            "--bench",
+            "--benches",
+        ];
+        let chooses = cargo_args.iter().any(|a| {
+            let a = a.to_string_lossy();
+            SELECTORS
+                .iter()
+                .any(|s| a == *s || a.starts_with(&format!("{s}=")))
+        });
+        if !chooses {
+            args.push("--tests".into());
+        }
+    }
+    args.extend(cargo_args.iter().cloned());
+    if docker {
+        args.push("--".into());
+        args.extend(test_args.iter().skip(1).cloned());
+        for (name, _why) in tollgate_tests::docker::LOCAL_ONLY {
+            args.extend(["--skip", name].map(OsString::from));
+        }
+    } else {
+        args.extend(test_args.iter().cloned());
+    }
+    args
+}
+
+fn test_command(ws: &Workspace, args: &[OsString], envoy_bin: &Path, ledger: &Path) -> Command {
+    let mut cmd = Command::new(workspace::cargo());
+    cmd.current_dir(&ws.root)
+        .args(args)
+        .env("ENVOY_BIN", envoy_bin)
+        .env("TOLLGATE_DIST", ws.dist())
+        .env("TOLLGATE_ENVOY_LEDGER", ledger);
+    cmd
+}
+
+/// One `cargo test` run and what it counted.
+struct Pass {
+    status: ExitStatus,
+    counts: Counts,
+    /// Envoys the harness started on the pass's target, and the median
+    /// time from start to ready.
+    envoys: usize,
+    median_ready: Option<Duration>,
+    took: Duration,
+}
+
+fn run_pass(
+    ws: &Workspace,
+    cmd: Command,
+    args: &[OsString],
+    ledger: &Path,
+    target: &str,
+) -> Result<Pass> {
+    let started = Instant::now();
+    let before = ledger_times(ledger, target).len();
+    // The same command up to `--`, compiled first: `cargo test ... --no-run`.
+    let cargo_args: Vec<OsString> = args.iter().take_while(|a| *a != "--").cloned().collect();
+    let traffic = traffic_binaries(ws, &cargo_args)?;
+    let (status, counts) = run_and_count(cmd, &ws.root, &traffic)?;
+    let mut times = ledger_times(ledger, target).split_off(before);
+    times.sort();
+    Ok(Pass {
+        status,
+        counts,
+        envoys: times.len(),
+        median_ready: times.get(times.len() / 2).copied(),
+        took: started.elapsed(),
+    })
+}
+
+/// Start-to-ready times of the Envoys on `target` in the ledger, in order.
+fn ledger_times(ledger: &Path, target: &str) -> Vec<Duration> {
+    std::fs::read_to_string(ledger)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            (f.next()? == target).then_some(())?;
+            Some(Duration::from_millis(f.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+impl Pass {
+    fn summary(&self, label: &str) -> String {
+        let Counts {
+            traffic,
+            traffic_binaries,
+            ..
+        } = self.counts;
+        if traffic_binaries == 0 {
+            return format!("{label}: none ran (no integration test binary of the tests crate)");
+        }
+        let median = self.median_ready.map_or(String::new(), |m| {
+            format!(", median start {:.2} s", m.as_secs_f64())
+        });
+        format!(
+            "{label}: {} passed, {} failed, {} ignored ({} binaries; {} Envoys{median}; pass {:.0} s)",
+            traffic.passed,
+            traffic.failed,
+            traffic.ignored,
+            traffic_binaries,
+            self.envoys,
+            self.took.as_secs_f64()
+        )
+    }
+
+    /// Whether the pass counts as passed; says why not.
+    fn check(&self, opts: &Options, target: Option<&str>) -> bool {
+        let label = target.map_or(String::new(), |t| format!(" ({t} target)"));
+        if !self.status.success() || self.counts.all.failed > 0 {
+            println!("FAILED{label}: cargo test exited with {}", self.status);
+            return false;
+        }
+        // A CI run that drove no traffic through Envoy proves little about
+        // the filters: treat it as broken setup rather than success.
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+        if ci && opts.extra.is_empty() && self.counts.traffic.passed == 0 {
+            println!("FAILED{label}: CI=true but no real-Envoy traffic test passed");
+            return false;
+        }
+        // Traffic tests that passed without one container would mean the
+        // target was not in effect.
+        if target.is_some() && self.counts.traffic.passed > 0 && self.envoys == 0 {
+            println!("FAILED{label}: tests passed but no Envoy ran on the docker target");
+            return false;
+        }
+        true
+    }
 }
 
 fn ensure_curl() -> Result<()> {
@@ -161,17 +378,11 @@ struct Counts {
 /// so the real run starts straight away. Cargo's `Running` lines name only a
 /// source path that another crate can share (`tests/headers.rs`); the
 /// executable's path, with its hash, is unambiguous.
-fn traffic_binaries(ws: &Workspace, extra: &[OsString]) -> Result<Vec<PathBuf>> {
+fn traffic_binaries(ws: &Workspace, cargo_args: &[OsString]) -> Result<Vec<PathBuf>> {
     let mut cmd = Command::new(workspace::cargo());
     cmd.current_dir(&ws.root)
-        .args([
-            "test",
-            "--workspace",
-            "--no-run",
-            "--message-format",
-            "json-render-diagnostics",
-        ])
-        .args(extra)
+        .args(cargo_args)
+        .args(["--no-run", "--message-format", "json-render-diagnostics"])
         .stdin(Stdio::null())
         // Progress and compiler errors to the terminal; JSON comes on stdout.
         .stderr(Stdio::inherit());
