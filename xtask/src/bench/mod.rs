@@ -12,6 +12,7 @@
 mod bootstrap;
 mod cputime;
 mod files;
+mod jwt;
 mod machine;
 mod options;
 mod procs;
@@ -67,10 +68,14 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
             );
         }
     }
+    if chosen.iter().any(|s| s.fresh_tokens.is_some()) {
+        jwt::mint(&ws.root, &dir.0)?;
+    }
     let wrk = wrk::Wrk {
         bin: tools.wrk.clone(),
         cpu: load_cpu,
         dir: dir.0.clone(),
+        offsets: Default::default(),
     };
     let mut envoys = Vec::new();
     for s in &chosen {
@@ -89,6 +94,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
     };
     let samples = rounds::run(&chosen, &mut envoys, &wrk, &cpus, opts)?;
     for (s, e) in chosen.iter().zip(&envoys) {
+        e.print_jwt_cache_counters(s);
         let failures = e.vm_failures();
         if !failures.is_empty() {
             bail!(
