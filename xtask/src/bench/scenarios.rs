@@ -52,6 +52,7 @@ impl Kind {
     }
 }
 
+#[derive(Clone)]
 pub enum Filter {
     /// `dist/<module>.wasm` with this plugin configuration.
     Wasm { module: &'static str, config: Value },
@@ -73,6 +74,7 @@ pub enum Goal {
     TimesNative(f64),
 }
 
+#[derive(Clone)]
 pub struct Scenario {
     pub name: &'static str,
     pub title: &'static str,
@@ -92,6 +94,8 @@ pub struct Scenario {
     /// written by [`jwt::lua_script`]; `headers` still carries a valid token
     /// for the check before measuring).
     pub fresh_tokens: Option<JwtAlg>,
+    /// Where its wasm modules are, when not `dist/` (`--compare`).
+    pub modules_dir: Option<std::path::PathBuf>,
 }
 
 impl Scenario {
@@ -107,6 +111,7 @@ impl Scenario {
             headers: common_headers(),
             script: None,
             fresh_tokens: None,
+            modules_dir: None,
         }
     }
 
@@ -402,6 +407,37 @@ pub fn all() -> Vec<Scenario> {
         8.0,
     ));
     all
+}
+
+/// For `--compare NAME=DIR`: a copy of every chosen Tollgate scenario, named
+/// `<scenario>@NAME`, loading its modules from DIR, listed right after it, so
+/// that two builds of a filter are measured in the same interleaved run.
+pub fn with_variants<'a>(chosen: Vec<&'a Scenario>, variants: &'a [Scenario]) -> Vec<&'a Scenario> {
+    let mut out = Vec::new();
+    for s in chosen {
+        out.push(s);
+        out.extend(
+            variants
+                .iter()
+                .filter(|v| v.name.split('@').next() == Some(s.name)),
+        );
+    }
+    out
+}
+
+/// The copies [`with_variants`] lists, for each `(name, dir)`.
+pub fn variants(chosen: &[&Scenario], compare: &[(String, std::path::PathBuf)]) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    for s in chosen.iter().filter(|s| s.kind == Kind::Tollgate) {
+        for (name, dir) in compare {
+            let mut v = (*s).clone();
+            // Scenario names are static; a bench run makes a handful.
+            v.name = Box::leak(format!("{}@{name}", s.name).into_boxed_str());
+            v.modules_dir = Some(dir.clone());
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// The wasm modules the scenarios load.
