@@ -11,9 +11,9 @@ use super::provider::HmacSecret;
 use super::token::Token;
 use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::Verifier;
-use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use rsa::Pkcs1v15Sign;
+use sha2::Sha256;
 
 /// A token without `kid` is tried against at most this many keys that allow
 /// its `alg` (in JWKS order), so a kid-less forgery costs a bounded number of
@@ -89,6 +89,8 @@ fn try_keys<'a>(
 
 /// One signature check; false on any mismatch, wrong length or wrong key type.
 pub fn verify_with(alg: Alg, key: &PublicKey, input: &[u8], sig: &[u8]) -> bool {
+    // rsa 0.10 takes its own sha2 (digest 0.11); the rest of the crate uses sha2 0.10.
+    use rsa::sha2::{Digest, Sha256, Sha384, Sha512};
     match (alg, key) {
         (Alg::Rs256, PublicKey::Rsa(k)) => k
             .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input), sig)
@@ -101,13 +103,13 @@ pub fn verify_with(alg: Alg, key: &PublicKey, input: &[u8], sig: &[u8]) -> bool 
             .is_ok(),
         // RFC 7518 3.5: MGF1 with the same hash, salt as long as the hash.
         (Alg::Ps256, PublicKey::Rsa(k)) => k
-            .verify(Pss::new::<Sha256>(), &Sha256::digest(input), sig)
+            .verify(Pss::<Sha256>::new(), &Sha256::digest(input), sig)
             .is_ok(),
         (Alg::Ps384, PublicKey::Rsa(k)) => k
-            .verify(Pss::new::<Sha384>(), &Sha384::digest(input), sig)
+            .verify(Pss::<Sha384>::new(), &Sha384::digest(input), sig)
             .is_ok(),
         (Alg::Ps512, PublicKey::Rsa(k)) => k
-            .verify(Pss::new::<Sha512>(), &Sha512::digest(input), sig)
+            .verify(Pss::<Sha512>::new(), &Sha512::digest(input), sig)
             .is_ok(),
         // JWS ECDSA signatures are r || s of fixed length (not DER).
         (Alg::Es256, PublicKey::P256(k)) => {
