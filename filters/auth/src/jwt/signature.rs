@@ -9,11 +9,11 @@ use super::error::{JwtError, Reason};
 use super::jwks::{Jwk, Jwks, PublicKey};
 use super::provider::HmacSecret;
 use super::token::Token;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use p256::ecdsa::signature::Verifier;
 use rsa::pss::Pss;
 use rsa::Pkcs1v15Sign;
-use sha2::Sha256;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// A token without `kid` is tried against at most this many keys that allow
 /// its `alg` (in JWKS order), so a kid-less forgery costs a bounded number of
@@ -89,8 +89,6 @@ fn try_keys<'a>(
 
 /// One signature check; false on any mismatch, wrong length or wrong key type.
 pub fn verify_with(alg: Alg, key: &PublicKey, input: &[u8], sig: &[u8]) -> bool {
-    // rsa 0.10 takes its own sha2 (digest 0.11); the rest of the crate uses sha2 0.10.
-    use rsa::sha2::{Digest, Sha256, Sha384, Sha512};
     match (alg, key) {
         (Alg::Rs256, PublicKey::Rsa(k)) => k
             .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input), sig)
@@ -127,7 +125,7 @@ pub fn verify_with(alg: Alg, key: &PublicKey, input: &[u8], sig: &[u8]) -> bool 
 
 /// HMAC-SHA256; `verify_slice` compares in constant time (subtle).
 fn hs256(secret: &[u8], input: &[u8], sig: &[u8]) -> Result<(), JwtError> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
         .map_err(|_| JwtError::new(Reason::AlgNotAllowed, "unusable HMAC secret"))?;
     mac.update(input);
     mac.verify_slice(sig)
