@@ -31,8 +31,10 @@ commands:
   up                           build, start the echo upstream and Envoy with envoy/chain.yaml
   envoy                        print the path of the Envoy binary (installs it if missing)
   bench [--quick] [--rounds N] [--duration S] [--only SCENARIO...] [--out DIR]
+        [--compare NAME=DIR...]
                                Envoy CPU per request of each filter vs native filters and a
-                               no-op wasm floor; results in bench/results.{json,md,svg}
+                               no-op wasm floor; results in bench/results.{json,md,svg};
+                               --compare also runs each Tollgate scenario with DIR's modules
 ";
 
 /// Each command's usage after the common part.

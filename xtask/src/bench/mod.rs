@@ -12,6 +12,7 @@
 mod bootstrap;
 mod cputime;
 mod files;
+mod jwt;
 mod machine;
 mod options;
 mod procs;
@@ -37,6 +38,8 @@ use crate::{apt, build, envoy, proc};
 pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
     let all = scenarios::all();
     let chosen = opts.select(&all)?;
+    let variants = scenarios::variants(&chosen, &opts.compare);
+    let chosen = scenarios::with_variants(chosen, &variants);
     let tools = Tools::find()?;
     let modules = build::run(ws, build::Profile::Release)?;
     let envoy_bin = envoy::ensure(&ws.root)?;
@@ -58,23 +61,32 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
     let dir = TempDir::new()?;
     let upstream = Upstream::start(&tools.nginx, &dir.0, load_cpu)?;
     let dist = ws.dist();
-    for module in scenarios::modules(&chosen) {
-        let path = dist.join(format!("{module}.wasm"));
-        if !path.exists() {
-            bail!(
-                "{} is missing after the build: is its crate a workspace member?",
-                path.display()
-            );
+    for s in &chosen {
+        let modules_dir = s.modules_dir.as_deref().unwrap_or(&dist);
+        for module in scenarios::modules(&[s]) {
+            let path = modules_dir.join(format!("{module}.wasm"));
+            if !path.exists() {
+                bail!(
+                    "{} is missing (for {}): is its crate a workspace member?",
+                    path.display(),
+                    s.name
+                );
+            }
         }
+    }
+    if chosen.iter().any(|s| s.fresh_tokens.is_some()) {
+        jwt::mint(&ws.root, &dir.0)?;
     }
     let wrk = wrk::Wrk {
         bin: tools.wrk.clone(),
         cpu: load_cpu,
         dir: dir.0.clone(),
+        offsets: Default::default(),
     };
     let mut envoys = Vec::new();
     for s in &chosen {
-        let e = Envoy::start(&envoy_bin, s, &dist, &dir.0, upstream.port, envoy_cpu)
+        let modules_dir = s.modules_dir.as_deref().unwrap_or(&dist);
+        let e = Envoy::start(&envoy_bin, s, modules_dir, &dir.0, upstream.port, envoy_cpu)
             .with_context(|| format!("starting the {} scenario", s.name))?;
         // Warm-up, not measured: connections to the upstream, V8's first calls.
         wrk.run(e.port, s, opts.warmup)?;
@@ -89,6 +101,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
     };
     let samples = rounds::run(&chosen, &mut envoys, &wrk, &cpus, opts)?;
     for (s, e) in chosen.iter().zip(&envoys) {
+        e.print_jwt_cache_counters(s);
         let failures = e.vm_failures();
         if !failures.is_empty() {
             bail!(

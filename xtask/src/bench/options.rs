@@ -1,4 +1,5 @@
-//! `cargo xtask bench [--quick] [--rounds N] [--duration S] [--only SCENARIO...] [--out DIR]`
+//! `cargo xtask bench [--quick] [--rounds N] [--duration S] [--only SCENARIO...] [--out DIR]
+//! [--compare NAME=DIR...]`
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -18,6 +19,9 @@ pub struct Options {
     pub only: Vec<String>,
     /// Where results go (default `bench/` in the repository).
     pub out: Option<PathBuf>,
+    /// Other builds of the modules to measure next to `dist/`'s: each
+    /// Tollgate scenario again as `<scenario>@NAME` with DIR's modules.
+    pub compare: Vec<(String, PathBuf)>,
 }
 
 /// Sized so that the whole bench, build included, stays well under 10
@@ -39,6 +43,7 @@ impl Options {
             quick: false,
             only: vec![],
             out: None,
+            compare: vec![],
         };
         let (mut rounds, mut duration) = (None, None);
         let mut args = args
@@ -53,6 +58,17 @@ impl Options {
                 "--rounds" => rounds = Some(number(&value("--rounds")?, "--rounds")?),
                 "--duration" => duration = Some(number(&value("--duration")?, "--duration")?),
                 "--out" => opts.out = Some(PathBuf::from(value("--out")?)),
+                "--compare" => {
+                    while let Some(spec) = args.next_if(|a| !a.starts_with("--")) {
+                        let Some((name, dir)) = spec.split_once('=') else {
+                            bail!("--compare takes NAME=DIR, not `{spec}`");
+                        };
+                        opts.compare.push((name.to_string(), PathBuf::from(dir)));
+                    }
+                    if opts.compare.is_empty() {
+                        bail!("--compare needs NAME=DIR (a directory of .wasm modules)");
+                    }
+                }
                 "--only" => {
                     while let Some(name) = args.next_if(|a| !a.starts_with("--")) {
                         opts.only.push(name);
@@ -143,6 +159,10 @@ mod tests {
         assert!(parse(&["--duration"]).is_err());
         assert!(parse(&["--only"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        assert!(parse(&["--compare"]).is_err());
+        assert!(parse(&["--compare", "opt3"]).is_err());
+        let o = parse(&["--compare", "a=/x", "b=/y", "--quick"]).ok();
+        assert_eq!(o.map(|o| o.compare.len()), Some(2));
         let o = parse(&["--only", "nope"]).ok();
         assert!(o.is_some_and(|o| o.select(&super::super::scenarios::all()).is_err()));
     }

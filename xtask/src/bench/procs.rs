@@ -106,6 +106,7 @@ impl Upstream {
 /// One Envoy running one scenario, `--concurrency 1`.
 pub struct Envoy {
     pub port: u16,
+    admin: u16,
     guard: Guard,
     log: PathBuf,
 }
@@ -148,6 +149,7 @@ impl Envoy {
         let child = cmd.spawn().context("starting envoy")?;
         let mut envoy = Envoy {
             port,
+            admin,
             guard: Guard::new("envoy", child),
             log,
         };
@@ -210,6 +212,34 @@ impl Envoy {
 
     pub fn pid(&self) -> u32 {
         self.guard.child.id()
+    }
+
+    /// For a JWT scenario, the verified-token cache's hits and misses
+    /// (Tollgate's `jwt_cache_hits`/`_misses`, jwt_authn's
+    /// `jwt_cache_hit`/`_miss`): a "new token" scenario must miss every
+    /// time, a "same token" one hit every time but the first.
+    pub fn print_jwt_cache_counters(&self, s: &Scenario) {
+        if !s.headers.iter().any(|(_, v)| v.starts_with("Bearer ")) {
+            return;
+        }
+        let Ok(resp) = tollgate_tests::client::get(self.admin, "/stats?filter=jwt_cache") else {
+            return;
+        };
+        let counters: Vec<String> = resp
+            .text()
+            .lines()
+            .filter_map(|l| {
+                let (name, value) = l.split_once(": ")?;
+                let short = name.rsplit('.').next().unwrap_or(name);
+                Some(format!("{short} {value}"))
+            })
+            .collect();
+        let shown = if counters.is_empty() {
+            "no cache counters (no cache)".to_string()
+        } else {
+            counters.join(", ")
+        };
+        eprintln!("bench: {}: {shown}", s.name);
     }
 
     pub fn log_text(&self) -> String {

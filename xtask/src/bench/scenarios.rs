@@ -8,6 +8,8 @@
 
 use serde_json::{json, Value};
 
+use super::jwt::{self, JwtAlg};
+
 /// The one API key every auth scenario accepts (sent on every request).
 const API_KEY: &str = "bench-key-1";
 /// htpasswd line for user `bench`, password `bench-password`
@@ -50,6 +52,7 @@ impl Kind {
     }
 }
 
+#[derive(Clone)]
 pub enum Filter {
     /// `dist/<module>.wasm` with this plugin configuration.
     Wasm { module: &'static str, config: Value },
@@ -68,12 +71,12 @@ pub enum Goal {
     /// Added CPU at most this many µs above the no-op floor's.
     OverFloor(f64),
     /// Added CPU at most this multiple of the native equivalent's (JWT).
-    #[allow(dead_code)]
     TimesNative(f64),
     /// Added CPU at most this multiple of the no-op floor's (the one-VM chain).
     TimesFloor(f64),
 }
 
+#[derive(Clone)]
 pub struct Scenario {
     pub name: &'static str,
     pub title: &'static str,
@@ -87,8 +90,14 @@ pub struct Scenario {
     pub proof: &'static [&'static str],
     /// What wrk sends.
     pub headers: Vec<(String, String)>,
-    /// A wrk Lua script (e.g. a new token on every request), if any.
+    /// A wrk Lua script, if any.
     pub script: Option<String>,
+    /// A new JWT of this algorithm on every request (wrk's script for it is
+    /// written by [`jwt::lua_script`]; `headers` still carries a valid token
+    /// for the check before measuring).
+    pub fresh_tokens: Option<JwtAlg>,
+    /// Where its wasm modules are, when not `dist/` (`--compare`).
+    pub modules_dir: Option<std::path::PathBuf>,
 }
 
 impl Scenario {
@@ -103,6 +112,8 @@ impl Scenario {
             proof: &[],
             headers: common_headers(),
             script: None,
+            fresh_tokens: None,
+            modules_dir: None,
         }
     }
 
@@ -123,6 +134,19 @@ impl Scenario {
 
     fn proof(mut self, headers: &'static [&'static str]) -> Scenario {
         self.proof = headers;
+        self
+    }
+
+    /// `authorization: Bearer <token>` in place of the Basic credentials;
+    /// with `fresh`, a new token on every request.
+    fn bearer(mut self, alg: JwtAlg, fresh: bool) -> Scenario {
+        let token = format!("Bearer {}", alg.same_token());
+        for (name, value) in &mut self.headers {
+            if name == "authorization" {
+                value.clone_from(&token);
+            }
+        }
+        self.fresh_tokens = fresh.then_some(alg);
         self
     }
 }
@@ -214,10 +238,83 @@ fn native_ratelimit() -> Filter {
     )
 }
 
+/// The one JWT provider of the JWT scenarios, in the vocabulary both
+/// Tollgate and `jwt_authn` read.
+fn jwt_provider() -> Value {
+    json!({
+        "issuer": jwt::ISSUER,
+        "audiences": [jwt::AUDIENCE],
+        "local_jwks": {"inline_string": jwt::JWKS},
+        "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}]
+    })
+}
+
+/// Tollgate's auth with its defaults: the `sub` claim into the identity
+/// header, the verified-token cache with 1,024 slots.
+fn jwt_auth() -> Filter {
+    wasm(
+        "auth",
+        json!({"jwt": {"providers": {"bench": jwt_provider()}},
+               "default_requires": {"provider_name": "bench"}}),
+    )
+}
+
+/// `jwt_authn` setting the same identity header; with `cache`, its
+/// verified-token cache (`jwt_cache_config`, off by default) sized as
+/// Tollgate's default.
+fn native_jwt(cache: bool) -> Filter {
+    let mut provider = jwt_provider();
+    provider["claim_to_headers"] = json!([{"header_name": IDENTITY, "claim_name": "sub"}]);
+    if cache {
+        provider["jwt_cache_config"] = json!({"jwt_cache_size": 1024});
+    }
+    native(
+        "envoy.filters.http.jwt_authn",
+        "jwt_authn.v3.JwtAuthentication",
+        json!({"providers": {"bench": provider},
+               "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "bench"}}]}),
+    )
+}
+
+/// Names and titles of one algorithm's four JWT scenarios.
+struct JwtNames {
+    alg: JwtAlg,
+    same: [&'static str; 4],
+    new: [&'static str; 4],
+}
+
+/// Per algorithm: Tollgate with the same token on every request (its cache
+/// answers) against `jwt_authn` with its cache on; Tollgate with a new token
+/// on every request (verified every time) against `jwt_authn` as configured
+/// by default (no cache: it verifies every request, whatever the token).
+fn jwt_scenarios(n: JwtNames, goal_new: f64) -> Vec<Scenario> {
+    use Kind::*;
+    let [same, same_title, native_same, native_same_title] = n.same;
+    let [new, new_title, native_new, native_new_title] = n.new;
+    vec![
+        Scenario::new(same, same_title, Tollgate)
+            .against(native_same)
+            .goal(Goal::TimesNative(1.0))
+            .filter(jwt_auth())
+            .bearer(n.alg, false),
+        Scenario::new(native_same, native_same_title, Native)
+            .filter(native_jwt(true))
+            .bearer(n.alg, false),
+        Scenario::new(new, new_title, Tollgate)
+            .against(native_new)
+            .goal(Goal::TimesNative(goal_new))
+            .filter(jwt_auth())
+            .bearer(n.alg, true),
+        Scenario::new(native_new, native_new_title, Native)
+            .filter(native_jwt(false))
+            .bearer(n.alg, true),
+    ]
+}
+
 /// Every scenario, in the order the report lists them.
 pub fn all() -> Vec<Scenario> {
     use Kind::*;
-    vec![
+    let mut all = vec![
         Scenario::new("plain", "plain Envoy (router only)", Baseline),
         Scenario::new("noop", "no-op wasm filter (the floor)", Floor)
             .filter(wasm("noop", json!(null))),
@@ -284,12 +381,75 @@ pub fn all() -> Vec<Scenario> {
         .filter(native_ratelimit())
         .filter(native_headers())
         .proof(&["x-served-by", "x-ratelimit-limit"]),
-        // JWT (when the auth filter has it): a Tollgate/native pair per case,
-        // e.g. `.filter(wasm("auth", json!({"jwt": ...})))` against a
-        // `jwt_authn` scenario with `.goal(Goal::TimesNative(4.0))`, `headers`
-        // carrying `authorization: Bearer <token>` (same token), or `script`
-        // (wrk Lua) sending a new token per request.
-    ]
+    ];
+    all.extend(jwt_scenarios(
+        JwtNames {
+            alg: JwtAlg::Rs256,
+            same: [
+                "jwt-rs256-same",
+                "auth: JWT RS256, same token (cache)",
+                "native-rs256-same",
+                "jwt_authn RS256, same token, jwt_cache_config",
+            ],
+            new: [
+                "jwt-rs256-new",
+                "auth: JWT RS256, new token every request",
+                "native-rs256-new",
+                "jwt_authn RS256, new token every request",
+            ],
+        },
+        4.0,
+    ));
+    all.extend(jwt_scenarios(
+        JwtNames {
+            alg: JwtAlg::Es256,
+            same: [
+                "jwt-es256-same",
+                "auth: JWT ES256, same token (cache)",
+                "native-es256-same",
+                "jwt_authn ES256, same token, jwt_cache_config",
+            ],
+            new: [
+                "jwt-es256-new",
+                "auth: JWT ES256, new token every request",
+                "native-es256-new",
+                "jwt_authn ES256, new token every request",
+            ],
+        },
+        8.0,
+    ));
+    all
+}
+
+/// For `--compare NAME=DIR`: a copy of every chosen Tollgate scenario, named
+/// `<scenario>@NAME`, loading its modules from DIR, listed right after it, so
+/// that two builds of a filter are measured in the same interleaved run.
+pub fn with_variants<'a>(chosen: Vec<&'a Scenario>, variants: &'a [Scenario]) -> Vec<&'a Scenario> {
+    let mut out = Vec::new();
+    for s in chosen {
+        out.push(s);
+        out.extend(
+            variants
+                .iter()
+                .filter(|v| v.name.split('@').next() == Some(s.name)),
+        );
+    }
+    out
+}
+
+/// The copies [`with_variants`] lists, for each `(name, dir)`.
+pub fn variants(chosen: &[&Scenario], compare: &[(String, std::path::PathBuf)]) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    for s in chosen.iter().filter(|s| s.kind == Kind::Tollgate) {
+        for (name, dir) in compare {
+            let mut v = (*s).clone();
+            // Scenario names are static; a bench run makes a handful.
+            v.name = Box::leak(format!("{}@{name}", s.name).into_boxed_str());
+            v.modules_dir = Some(dir.clone());
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// The wasm modules the scenarios load.

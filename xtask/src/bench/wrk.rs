@@ -1,5 +1,7 @@
 //! Running wrk (one thread, fixed connections, pinned) and reading its report.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -7,6 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use super::jwt;
 use super::procs::pin;
 use super::scenarios::Scenario;
 use crate::proc;
@@ -17,8 +20,11 @@ pub const CONNECTIONS: u32 = 50;
 pub struct Wrk {
     pub bin: PathBuf,
     pub cpu: Option<usize>,
-    /// Where Lua scripts are written.
+    /// Where Lua scripts (and the JWT scenarios' tokens) are.
     pub dir: PathBuf,
+    /// For each fresh-token scenario, the first token its next run sends:
+    /// every run goes on where the last one stopped.
+    pub offsets: RefCell<HashMap<&'static str, u64>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50,18 +56,32 @@ impl Wrk {
         for (name, value) in &s.headers {
             cmd.arg("-H").arg(format!("{name}: {value}"));
         }
-        if let Some(script) = &s.script {
+        let script = match s.fresh_tokens {
+            Some(alg) => Some(jwt::lua_script(&self.dir.join(alg.tokens_file()))),
+            None => s.script.clone(),
+        };
+        if let Some(script) = script {
             let path = self.dir.join(format!("{}.lua", s.name));
             fs::write(&path, script)?;
             cmd.arg("-s").arg(path);
         }
         cmd.arg(format!("http://127.0.0.1:{port}/"))
             .stderr(Stdio::piped());
+        let offset = self.offsets.borrow().get(s.name).copied().unwrap_or(0);
+        if s.fresh_tokens.is_some() {
+            // The script's args[1].
+            cmd.arg(offset.to_string());
+        }
         pin(&mut cmd, self.cpu);
         let out = proc::output(&mut cmd).with_context(|| format!("wrk on {}", s.name))?;
         let run = parse(&out).with_context(|| format!("reading wrk's report:\n{out}"))?;
         if run.requests == 0 {
             bail!("wrk completed no request on {}:\n{out}", s.name);
+        }
+        if s.fresh_tokens.is_some() {
+            // Requests still in flight when wrk stopped also took a token.
+            let next = offset + run.requests + u64::from(CONNECTIONS);
+            self.offsets.borrow_mut().insert(s.name, next);
         }
         Ok(run)
     }

@@ -13,7 +13,7 @@
 use super::alg::{Alg, KeyKind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD_INDIFFERENT;
 use base64::Engine;
-use rsa::{BigUint, RsaPublicKey};
+use rsa::{BoxedUint, PublicKey as RsaPublicKey};
 use serde_json::{Map, Value};
 
 /// Largest JWKS document accepted, in bytes.
@@ -22,6 +22,8 @@ pub const MAX_JWKS_BYTES: usize = 512 * 1024;
 pub const MAX_KEYS: usize = 64;
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
+/// Larger RSA moduli are refused.
+pub const MAX_RSA_BITS: usize = 4096;
 
 /// A verifying key, parsed.
 #[derive(Debug, Clone)]
@@ -204,15 +206,30 @@ fn parse_key(obj: &Map<String, Value>) -> Result<Jwk, String> {
 }
 
 fn rsa_key(obj: &Map<String, Value>) -> Result<PublicKey, String> {
-    let n = BigUint::from_bytes_be(&b64_field(obj, "n")?);
-    let e = BigUint::from_bytes_be(&b64_field(obj, "e")?);
-    let bits = n.bits();
+    let n = unsigned(obj, "n")?;
+    let e = unsigned(obj, "e")?;
+    let bits = n.bit_width_vartime() as usize;
     if bits < MIN_RSA_BITS {
         return Err(format!("RSA key of {bits} bits, fewer than {MIN_RSA_BITS}"));
     }
-    // Refuses moduli over 4096 bits and exponents outside 2..2^33.
-    let key = RsaPublicKey::new(n, e).map_err(|e| format!("invalid RSA key: {e}"))?;
+    // Refuses moduli over 4096 bits (as rsa 0.9 did: verifying cost grows
+    // with the key) and exponents outside 2..2^33.
+    let key = RsaPublicKey::new_with_size_limits(n, e, MIN_RSA_BITS..=MAX_RSA_BITS)
+        .map_err(|e| format!("invalid RSA key: {e}"))?;
     Ok(PublicKey::Rsa(key))
+}
+
+/// A public big-endian integer member, its precision the bytes it needs
+/// (leading zero bytes, which some key sets carry, would widen every
+/// operation); zero is refused.
+fn unsigned(obj: &Map<String, Value>, name: &str) -> Result<BoxedUint, String> {
+    let bytes = b64_field(obj, name)?;
+    match bytes.iter().position(|b| *b != 0) {
+        Some(first) => Ok(BoxedUint::from_be_slice_vartime(
+            bytes.get(first..).unwrap_or_default(),
+        )),
+        None => Err(format!("{name:?} is zero")),
+    }
 }
 
 /// The SEC1 uncompressed encoding of `x`, `y`, each exactly `len` bytes.

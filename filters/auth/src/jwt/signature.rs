@@ -9,10 +9,10 @@ use super::error::{JwtError, Reason};
 use super::jwks::{Jwk, Jwks, PublicKey};
 use super::provider::HmacSecret;
 use super::token::Token;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use p256::ecdsa::signature::Verifier;
-use rsa::pkcs1v15::Pkcs1v15Sign;
 use rsa::pss::Pss;
+use rsa::Pkcs1v15Sign;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// A token without `kid` is tried against at most this many keys that allow
@@ -101,13 +101,13 @@ pub fn verify_with(alg: Alg, key: &PublicKey, input: &[u8], sig: &[u8]) -> bool 
             .is_ok(),
         // RFC 7518 3.5: MGF1 with the same hash, salt as long as the hash.
         (Alg::Ps256, PublicKey::Rsa(k)) => k
-            .verify(Pss::new::<Sha256>(), &Sha256::digest(input), sig)
+            .verify(Pss::<Sha256>::new(), &Sha256::digest(input), sig)
             .is_ok(),
         (Alg::Ps384, PublicKey::Rsa(k)) => k
-            .verify(Pss::new::<Sha384>(), &Sha384::digest(input), sig)
+            .verify(Pss::<Sha384>::new(), &Sha384::digest(input), sig)
             .is_ok(),
         (Alg::Ps512, PublicKey::Rsa(k)) => k
-            .verify(Pss::new::<Sha512>(), &Sha512::digest(input), sig)
+            .verify(Pss::<Sha512>::new(), &Sha512::digest(input), sig)
             .is_ok(),
         // JWS ECDSA signatures are r || s of fixed length (not DER).
         (Alg::Es256, PublicKey::P256(k)) => {
@@ -125,7 +125,7 @@ pub fn verify_with(alg: Alg, key: &PublicKey, input: &[u8], sig: &[u8]) -> bool 
 
 /// HMAC-SHA256; `verify_slice` compares in constant time (subtle).
 fn hs256(secret: &[u8], input: &[u8], sig: &[u8]) -> Result<(), JwtError> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
         .map_err(|_| JwtError::new(Reason::AlgNotAllowed, "unusable HMAC secret"))?;
     mac.update(input);
     mac.verify_slice(sig)

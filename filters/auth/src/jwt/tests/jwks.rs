@@ -92,6 +92,9 @@ fn key_members_are_checked() {
     assert!(with("alg", json!(1)).contains("not a string"));
     assert!(with("e", json!("")).contains("empty"));
     assert!(with("e", json!("AQ")).contains("invalid RSA key"), "e = 1");
+    assert!(with("e", json!("AAE")).contains("invalid RSA key"), "e = 1");
+    assert!(with("e", json!("AA")).contains("zero"));
+    assert!(with("n", json!("AAAA")).contains("zero"));
     let mut ok = good.clone();
     ok["key_ops"] = json!(["verify"]);
     ok["x5c"] = json!(["ignored"]);
@@ -106,4 +109,16 @@ fn key_members_are_checked() {
     assert!(Jwks::parse(&json!({"keys": [big]}).to_string())
         .unwrap_err()
         .contains("invalid RSA key"));
+}
+
+#[test]
+fn a_modulus_with_leading_zero_bytes_verifies_the_same() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut set: Value = serde_json::from_str(JWKS).unwrap();
+    let n = set["keys"][0]["n"].as_str().unwrap().to_string();
+    let padded = [vec![0u8, 0], URL_SAFE_NO_PAD.decode(n).unwrap()].concat();
+    set["keys"][0]["n"] = json!(URL_SAFE_NO_PAD.encode(padded));
+    let p = provider(json!({"local_jwks": {"inline_string": set.to_string()}}));
+    assert!(check_at(&p, "rs256", NOW).is_ok());
 }
