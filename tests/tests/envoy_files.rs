@@ -82,19 +82,10 @@ fn tollgate_yaml_carries_chain_traffic() {
 /// envoy/tollgate.yaml is envoy/chain.yaml's three filters in one.
 #[test]
 fn tollgate_yaml_matches_chain_yaml() {
-    let dir = tollgate_tests::repo_root().join("envoy");
-    let chain = std::fs::read_to_string(dir.join("chain.yaml")).expect("envoy/chain.yaml");
-    let want = one_vm_yaml(&chain).unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join("tollgate.yaml");
-    if std::env::var_os("TOLLGATE_BLESS").is_some() {
-        std::fs::write(&path, &want).expect("write envoy/tollgate.yaml");
-        return;
-    }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        have == want,
-        "envoy/tollgate.yaml is out of step with envoy/chain.yaml; regenerate it: \
-         TOLLGATE_BLESS=1 cargo test -p tollgate-tests --test envoy_files tollgate_yaml"
+    tollgate_tests::check_derived_from_chain(
+        "tollgate.yaml",
+        one_vm_yaml,
+        "cargo test -p tollgate-tests --test envoy_files tollgate_yaml",
     );
 }
 
