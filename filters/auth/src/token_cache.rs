@@ -6,7 +6,7 @@
 //! token. An entry lives until the token's `exp` (plus the clock skew the
 //! verification allowed) and at most `max_ttl`.
 
-use crate::cache::{digest, Store};
+use crate::cache::{digest, hex, Store};
 use subtle::ConstantTimeEq;
 
 /// What a verified token grants.
@@ -20,10 +20,6 @@ pub struct Entry {
 pub struct TokenCache<'a> {
     pub namespace: &'a str,
     pub slots: u32,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The cache key of a token for a provider (see [`crate::jwt_config::JwtConfig::cache_name`]).

@@ -103,3 +103,9 @@ fn garbage_values_are_ignored() {
     assert_eq!(f.record(&store, &s, 5), 1);
     assert_eq!(f.locked_for(&store, &s, 5), Some(60));
 }
+
+#[test]
+fn hex_is_lower_case_two_digits_a_byte() {
+    assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    assert_eq!(super::hex(&[]), "");
+}
