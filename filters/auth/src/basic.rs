@@ -222,18 +222,22 @@ impl BasicConfig {
             }
         }
         let failures = self.failures();
-        let user_subject = digest(&[b"user", user.as_bytes()]);
-        let address = req.client_ip();
-        let address_subject = address
-            .as_ref()
-            .map(|a| digest(&[b"address", a.as_bytes()]));
-        let locked = [Some(user_subject), address_subject]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| failures.locked_for(store, &s, now))
-            .max();
-        if let Some(retry_after) = locked {
-            return Check::LockedOut { retry_after };
+        let subjects = || {
+            let address = req.client_ip();
+            let address_subject = address
+                .as_ref()
+                .map(|a| digest(&[b"address", a.as_bytes()]));
+            [Some(digest(&[b"user", user.as_bytes()])), address_subject]
+        };
+        if failures.any_recent(store, now) {
+            let locked = subjects()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| failures.locked_for(store, &s, now))
+                .max();
+            if let Some(retry_after) = locked {
+                return Check::LockedOut { retry_after };
+            }
         }
         if entry.is_some_and(|e| e.hash.verify(password.as_bytes())) {
             if let Some((cache, key)) = &successes {
@@ -244,7 +248,7 @@ impl BasicConfig {
                 cached: false,
             };
         }
-        for s in [Some(user_subject), address_subject].into_iter().flatten() {
+        for s in subjects().into_iter().flatten() {
             failures.record(store, &s, now);
         }
         Check::Rejected

@@ -108,7 +108,24 @@ pub struct FailureCounter {
     pub window_secs: u64,
 }
 
+/// When the latest failure of any subject was counted (seconds), written
+/// before the subject's own slot. A subject is locked only within
+/// `window_secs` of its window's start, which is never after this time; so
+/// while no failure is that recent nobody is locked out, and a request with
+/// good credentials skips the per-subject digests, slot reads and the
+/// client address lookup.
+const LAST_FAILURE_KEY: &str = "tollgate.auth.fail.last";
+
 impl FailureCounter {
+    /// False when no subject can be locked out at `now` (see
+    /// [`LAST_FAILURE_KEY`]); true when one may be, or the time is unreadable.
+    pub fn any_recent(&self, store: &dyn Store, now: u64) -> bool {
+        match store.get(LAST_FAILURE_KEY).0 {
+            None => false,
+            Some(v) => last_failure(&v).is_none_or(|at| now < at.saturating_add(self.window_secs)),
+        }
+    }
+
     /// Seconds until the subject may try again, when it is locked out.
     pub fn locked_for(&self, store: &dyn Store, subject: &[u8; 32], now: u64) -> Option<u64> {
         let (value, _) = store.get(&slot("fail", subject, self.slots));
@@ -135,6 +152,7 @@ impl FailureCounter {
 
     /// Counts one failure (compare-and-swap, retried); returns the new count.
     pub fn record(&self, store: &dyn Store, subject: &[u8; 32], now: u64) -> u64 {
+        note_failure(store, now);
         let key = slot("fail", subject, self.slots);
         let mut count = 1;
         for _ in 0..CAS_ATTEMPTS {
@@ -150,6 +168,23 @@ impl FailureCounter {
             }
         }
         count
+    }
+}
+
+fn last_failure(value: &[u8]) -> Option<u64> {
+    std::str::from_utf8(value).ok()?.parse().ok()
+}
+
+/// Raises [`LAST_FAILURE_KEY`] to `now` (compare-and-swap, retried).
+fn note_failure(store: &dyn Store, now: u64) {
+    for _ in 0..CAS_ATTEMPTS {
+        let (value, cas) = store.get(LAST_FAILURE_KEY);
+        if value.as_deref().and_then(last_failure).is_some_and(|at| at >= now) {
+            return;
+        }
+        if store.set(LAST_FAILURE_KEY, now.to_string().as_bytes(), cas) {
+            return;
+        }
     }
 }
 

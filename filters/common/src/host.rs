@@ -17,12 +17,14 @@ pub struct HostRequest;
 
 /// A header value as text. The SDK's `get_map_value` panics on a value that
 /// is not UTF-8 (Envoy passes obs-text bytes through), which would kill the
-/// VM on one crafted request; bytes are read instead and converted lossily.
+/// VM on one crafted request; bytes are read instead and converted lossily
+/// (without a copy when they are UTF-8, as nearly all are).
 fn map_value(map: MapType, name: &str) -> Option<String> {
-    hostcalls::get_map_value_bytes(map, name)
-        .ok()
-        .flatten()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    let bytes = hostcalls::get_map_value_bytes(map, name).ok().flatten()?;
+    Some(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
 impl RequestSource for HostRequest {
@@ -159,7 +161,12 @@ pub fn defer_resumes() {
 
 /// The requests handed back since the last call, oldest first.
 pub fn take_resumed() -> Vec<u32> {
-    DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+    DEFERRED.with(|d| {
+        d.borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    })
 }
 
 /// Answers the request locally with the reply's status, headers and JSON body.

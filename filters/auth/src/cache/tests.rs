@@ -90,6 +90,30 @@ fn failure_counter_locks_for_the_window() {
 }
 
 #[test]
+fn no_lockout_check_needed_once_every_failure_is_a_window_old() {
+    let store = MapStore::default();
+    let f = FailureCounter {
+        slots: 16,
+        max_failures: 1,
+        window_secs: 60,
+    };
+    assert!(!f.any_recent(&store, 1000));
+    let s = digest(&[b"u", b"bob"]);
+    f.record(&store, &s, 1000);
+    assert!(f.any_recent(&store, 1000));
+    assert!(f.any_recent(&store, 1059));
+    assert_eq!(f.locked_for(&store, &s, 1059), Some(1));
+    assert!(!f.any_recent(&store, 1060));
+    assert_eq!(f.locked_for(&store, &s, 1060), None);
+    // An older time (another worker's clock) never lowers the mark.
+    f.record(&store, &digest(&[b"u", b"eve"]), 990);
+    assert!(f.any_recent(&store, 1059));
+    // Unreadable: check the subjects.
+    store.set("tollgate.auth.fail.last", b"junk", None);
+    assert!(f.any_recent(&store, 5000));
+}
+
+#[test]
 fn garbage_values_are_ignored() {
     let store = MapStore::default();
     let f = FailureCounter {
