@@ -38,7 +38,7 @@ commands:
 ";
 
 /// Each command's usage after the common part.
-const MORE_USAGE: &[&str] = &[package::USAGE, fuzz::USAGE];
+const MORE_USAGE: &[&str] = &[bench::profile::USAGE, package::USAGE, fuzz::USAGE];
 
 fn main() -> ExitCode {
     match run(std::env::args_os().skip(1).collect()) {
@@ -86,6 +86,10 @@ fn run(args: Vec<OsString>) -> Result<bool> {
             let opts = bench::Options::parse(&rest)?;
             bench::run(&workspace::Workspace::load()?, &opts)?;
             Ok(true)
+        }
+        Some("profile") => {
+            let opts = bench::profile::Options::parse(&rest)?;
+            bench::profile::run(&workspace::Workspace::load()?, &opts)
         }
         Some("envoy") => {
             parse_flags(&rest, &[])?;

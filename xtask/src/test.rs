@@ -100,7 +100,9 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
             println!("FAILED (one-VM module): no traffic test passed");
         }
         ok &= pass.check(&opts, Some("one-VM module")) && ran;
-        lines.push(pass.summary("the filters' suites against the one-VM module (TOLLGATE_ONE_VM=1)"));
+        lines.push(
+            pass.summary("the filters' suites against the one-VM module (TOLLGATE_ONE_VM=1)"),
+        );
     }
     if run_docker {
         let docker = DockerTarget::start(&envoy_bin)?;

@@ -47,15 +47,22 @@ pub fn bootstrap(s: &Scenario, dist: &Path, listener: u16, admin: u16, upstream:
     })
 }
 
+/// A scenario's module configuration as the plugin gets it: JSON, except
+/// that a string is passed as its text (the no-op filter's word) and null
+/// as nothing.
+pub fn plugin_configuration(config: &Value) -> String {
+    match config {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn filter_json(f: &Filter, dist: &Path) -> Value {
     match f {
         Filter::Wasm { module, config } => {
             let name = format!("tollgate.{module}");
-            let text = match config {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let text = plugin_configuration(config);
             json!({
                 "name": name,
                 "typed_config": {

@@ -16,6 +16,7 @@ mod jwt;
 mod machine;
 mod options;
 mod procs;
+pub mod profile;
 mod report;
 mod rounds;
 mod scenarios;
