@@ -179,7 +179,11 @@ fn last_failure(value: &[u8]) -> Option<u64> {
 fn note_failure(store: &dyn Store, now: u64) {
     for _ in 0..CAS_ATTEMPTS {
         let (value, cas) = store.get(LAST_FAILURE_KEY);
-        if value.as_deref().and_then(last_failure).is_some_and(|at| at >= now) {
+        if value
+            .as_deref()
+            .and_then(last_failure)
+            .is_some_and(|at| at >= now)
+        {
             return;
         }
         if store.set(LAST_FAILURE_KEY, now.to_string().as_bytes(), cas) {

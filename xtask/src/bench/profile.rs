@@ -4,7 +4,8 @@
 //! It times the module's own work per request, free of Envoy's noise, and
 //! counts its host calls; `--cpu-prof` writes V8 CPU profiles (function
 //! names need an unstripped build: `CARGO_PROFILE_RELEASE_STRIP=false`, and
-//! the module from target/wasm rather than the wasm-opt'd one in dist/).
+//! the module from target/wasm rather than the wasm-opt'd one in dist/, given
+//! with `--modules`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -17,15 +18,17 @@ use crate::workspace::Workspace;
 use crate::{build, proc};
 
 pub const USAGE: &str = "\
-  profile [--requests N] [--only SCENARIO...] [--cpu-prof DIR]
+  profile [--requests N] [--only SCENARIO...] [--modules DIR] [--cpu-prof DIR]
                                each one-module bench scenario in node's V8 behind a JS
-                               proxy-wasm host: ns per request and host calls per request
+                               proxy-wasm host: ns per request and host calls per request;
+                               --modules: DIR/<module>.wasm instead of a fresh dist/
 ";
 
 pub struct Options {
     requests: u64,
     only: Vec<String>,
     cpu_prof: Option<PathBuf>,
+    modules: Option<PathBuf>,
 }
 
 impl Options {
@@ -34,8 +37,12 @@ impl Options {
             requests: 50_000,
             only: vec![],
             cpu_prof: None,
+            modules: None,
         };
-        let mut args = args.iter().map(|a| a.to_string_lossy().into_owned());
+        let mut args = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .peekable();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--requests" => {
@@ -45,7 +52,14 @@ impl Options {
                 "--cpu-prof" => {
                     opts.cpu_prof = Some(args.next().context("--cpu-prof needs a DIR")?.into());
                 }
-                "--only" => opts.only.extend(args.by_ref()),
+                "--modules" => {
+                    opts.modules = Some(args.next().context("--modules needs a DIR")?.into());
+                }
+                "--only" => {
+                    while let Some(name) = args.next_if(|a| !a.starts_with("--")) {
+                        opts.only.push(name);
+                    }
+                }
                 other => bail!("unexpected argument `{other}`\n\n{USAGE}"),
             }
         }
@@ -55,7 +69,13 @@ impl Options {
 
 pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     let node = proc::which("node").context("profile needs node (apt-get install nodejs)")?;
-    build::run(ws, build::Profile::Release)?;
+    let modules = match &opts.modules {
+        Some(dir) => dir.clone(),
+        None => {
+            build::run(ws, build::Profile::Release)?;
+            ws.dist()
+        }
+    };
     let host = ws.root.join("bench/profile/host.mjs");
     let dir = std::env::temp_dir().join(format!("tollgate-profile-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -80,7 +100,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
                 .arg(out.join(s.name));
         }
         cmd.arg(&host)
-            .arg(ws.dist().join(format!("{module}.wasm")))
+            .arg(modules.join(format!("{module}.wasm")))
             .arg(&config_path)
             .arg(opts.requests.to_string())
             .args(s.headers.iter().map(|(n, v)| format!("{n}:{v}")));
