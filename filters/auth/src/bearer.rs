@@ -12,7 +12,7 @@ use crate::cache::Store;
 use crate::jwt::{self, Jwks, JwksSource, Location, RemoteJwks, Verified};
 use crate::jwt_config::{JwtConfig, Variant};
 use crate::requirement::{Grant, Outcome, Reason};
-use crate::token_cache::{self, Entry, TokenCache};
+use crate::token_cache::{self, local, Entry, TokenCache};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -102,7 +102,7 @@ impl<'a> JwtState<'a> {
             namespace: &config.namespace,
             slots: config.max_entries,
         };
-        let key = token_cache::key(&config.namespace, &config.cache_name(v), &found.token);
+        let name = config.cache_name(v);
         let granted = |e: Entry| {
             if !p.forward {
                 self.hide.borrow_mut().push(found.location.clone());
@@ -112,7 +112,13 @@ impl<'a> JwtState<'a> {
                 headers: e.headers,
             })
         };
-        if let Some(entry) = cache.get(store, &key, now) {
+        if let Some(entry) = local::get(&config.namespace, &name, &found.token, now) {
+            self.cache_hits.set(self.cache_hits.get() + 1);
+            return granted(entry);
+        }
+        let key = token_cache::key(&config.namespace, &name, &found.token);
+        if let Some((entry, expiry)) = cache.get(store, &key, now) {
+            local::put(&config.namespace, &name, &found.token, &entry, expiry, now);
             self.cache_hits.set(self.cache_hits.get() + 1);
             return granted(entry);
         }
@@ -147,6 +153,7 @@ impl<'a> JwtState<'a> {
                     })
                     .min(now.saturating_add(config.max_ttl_secs));
                 cache.insert(store, &key, &entry, expiry, now);
+                local::put(&config.namespace, &name, &found.token, &entry, expiry, now);
                 granted(entry)
             }
             Err(e)

@@ -9,6 +9,8 @@
 use crate::cache::{digest, hex, Store};
 use subtle::ConstantTimeEq;
 
+pub mod local;
+
 /// What a verified token grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -33,7 +35,8 @@ impl TokenCache<'_> {
         format!("tollgate.auth.jwt.{}.{n}", self.namespace)
     }
 
-    pub fn get(&self, store: &dyn Store, key: &[u8; 32], now: u64) -> Option<Entry> {
+    /// The entry for `key` and its expiry, when stored and not expired.
+    pub fn get(&self, store: &dyn Store, key: &[u8; 32], now: u64) -> Option<(Entry, u64)> {
         let (value, _) = store.get(&self.slot(key));
         let text = String::from_utf8(value?).ok()?;
         let (head, body) = text.split_once('\n')?;
@@ -42,12 +45,13 @@ impl TokenCache<'_> {
         if id.len() != wanted.len() || !bool::from(id.as_bytes().ct_eq(wanted.as_bytes())) {
             return None;
         }
-        if now >= expiry.parse::<u64>().ok()? {
+        let expiry = expiry.parse::<u64>().ok()?;
+        if now >= expiry {
             return None;
         }
         let (identity, headers): (Option<String>, Vec<(String, String)>) =
             serde_json::from_str(body).ok()?;
-        Some(Entry { identity, headers })
+        Some((Entry { identity, headers }, expiry))
     }
 
     /// Stores an entry until `expiry` (Unix seconds); nothing when already past.
@@ -82,7 +86,7 @@ mod tests {
         };
         assert_eq!(cache.get(&store, &k, 10), None);
         cache.insert(&store, &k, &e, 20, 10);
-        assert_eq!(cache.get(&store, &k, 19), Some(e.clone()));
+        assert_eq!(cache.get(&store, &k, 19), Some((e.clone(), 20)));
         assert_eq!(cache.get(&store, &k, 20), None);
         // Another token in the same slot evicts it; the first is then a miss.
         let other = (0..200)
