@@ -15,13 +15,6 @@ pub const TARGET: &str = "wasm32-wasip1";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 const WASI_LIBC_DIR: &str = "/usr/lib/wasm32-wasi";
-/// crypto-bigint (RSA's integers) picks its limb size with the `cpubits`
-/// crate, which promotes wasm32 to 64-bit limbs: every 64x64-bit product is
-/// then a u128 multiply that wasm lacks (a `__multi3` call). 32-bit limbs
-/// multiply with one native i64.mul: RS256 with a new token cost 281 instead
-/// of 505 us per verification in V8 (node, same module otherwise). cpubits
-/// documents this cfg as its override; only crypto-bigint reads it.
-const WASM_CFG: &str = "--cfg cpubits=\"32\"";
 /// rust-web-llvm brings /usr/bin/rust-lld; it is only a Recommends of rustc-web.
 const DEBIAN_PACKAGES: &[&str] = &[
     "rustc-web",
@@ -81,10 +74,7 @@ pub fn detect(keep_panic_messages: bool) -> Result<Toolchain> {
             cargo: workspace::cargo(),
             rustc,
             args: Vec::new(),
-            env: vec![(
-                "CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS".to_string(),
-                WASM_CFG.to_string(),
-            )],
+            env: Vec::new(),
             // Prebuilt std keeps panic formatting: immediate-abort needs
             // -Zbuild-std, so the profile's panic=abort is the most we get.
             description: format!(
@@ -218,7 +208,7 @@ fn debian(keep_panic_messages: bool) -> Result<Toolchain> {
     if !keep_panic_messages && !immediate_abort {
         eprintln!("note: {DEBIAN_RUSTC} rejects -Cpanic=immediate-abort: building without it (larger modules)");
     }
-    let mut rustflags = format!("-L {WASI_LIBC_DIR} {WASM_CFG}");
+    let mut rustflags = format!("-L {WASI_LIBC_DIR}");
     if immediate_abort {
         rustflags.push_str(" -Zunstable-options -Cpanic=immediate-abort");
     }
