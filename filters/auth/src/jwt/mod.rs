@@ -26,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod jwks;
 pub mod provider;
+pub mod rsa_pkcs1;
 pub mod signature;
 pub mod sources;
 pub mod strict_json;
