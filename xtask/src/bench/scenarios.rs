@@ -98,6 +98,8 @@ pub struct Scenario {
     pub fresh_tokens: Option<JwtAlg>,
     /// Where its wasm modules are, when not `dist/` (`--compare`).
     pub modules_dir: Option<std::path::PathBuf>,
+    /// Run only when named with `--only` (the host-call probes).
+    pub on_request: bool,
 }
 
 impl Scenario {
@@ -114,6 +116,7 @@ impl Scenario {
             script: None,
             fresh_tokens: None,
             modules_dir: None,
+            on_request: false,
         }
     }
 
@@ -312,6 +315,16 @@ fn jwt_scenarios(n: JwtNames, goal_new: f64) -> Vec<Scenario> {
 }
 
 /// Every scenario, in the order the report lists them.
+/// The no-op module making 50 host calls of one `kind` per request: (added
+/// CPU - the floor's) / 50 is what Envoy spends on one such call. Only with
+/// `--only`.
+fn probe(name: &'static str, title: &'static str, kind: &str) -> Scenario {
+    let mut s = Scenario::new(name, title, Kind::Floor)
+        .filter(wasm("noop", json!(format!("probe {kind} 50"))));
+    s.on_request = true;
+    s
+}
+
 pub fn all() -> Vec<Scenario> {
     use Kind::*;
     let mut all = vec![
@@ -321,6 +334,12 @@ pub fn all() -> Vec<Scenario> {
         Scenario::new("noop-header", "no-op wasm + 1 response header", Floor)
             .filter(wasm("noop", json!("add-response-header")))
             .proof(&["x-noop"]),
+        probe("probe-metric", "no-op wasm + 50 counter increments", "metric"),
+        probe("probe-header", "no-op wasm + 50 reads of one request header", "header"),
+        probe("probe-headers", "no-op wasm + 50 reads of the request header map", "headers"),
+        probe("probe-property", "no-op wasm + 50 reads of source.address", "property"),
+        probe("probe-time", "no-op wasm + 50 reads of the time", "time"),
+        probe("probe-shared", "no-op wasm + 50 shared-data reads", "shared"),
         Scenario::new(
             "headers",
             "headers: +1 request, +1 response header",
