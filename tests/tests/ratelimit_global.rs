@@ -211,7 +211,13 @@ fn service_failures_fail_open_by_default() {
         check_timing(name, *took);
     }
     let slow = out.iter().find(|(n, ..)| *n == "slow").map(|(_, _, t)| *t);
-    assert!(slow >= Some(Duration::from_millis(TIMEOUT_MS)), "{slow:?}");
+    // Envoy arms timers against its event loop's cached clock, so a timeout
+    // can fire a little early as the client measures it (98.8 ms of 100 once,
+    // in CI): 0.9 x, as in the fault suite.
+    assert!(
+        slow >= Some(Duration::from_millis(TIMEOUT_MS * 9 / 10)),
+        "{slow:?}"
+    );
     assert_eq!(echo.received_under("/f/").len(), out.len());
     assert_eq!(
         envoy.counter("tollgate.ratelimit.service_errors"),
