@@ -110,7 +110,7 @@ fn assert_identity(r: &Response, want: &[&str], what: &str) {
 /// a little early).
 fn assert_waited(took: Duration, what: &str) {
     assert!(
-        took >= TIMEOUT * 9 / 10,
+        tollgate_tests::waited_for(took, TIMEOUT),
         "{what}: answered before the timeout ({took:?})"
     );
 }
