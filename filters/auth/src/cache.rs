@@ -12,7 +12,6 @@
 //! map in tests); this module holds only the logic.
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// Shared data as the host offers it.
 pub trait Store {
@@ -64,7 +63,7 @@ fn fields(value: &[u8]) -> Option<(String, Vec<u64>)> {
 }
 
 fn same_id(stored: &str, id: &str) -> bool {
-    stored.len() == id.len() && bool::from(stored.as_bytes().ct_eq(id.as_bytes()))
+    crate::ct::eq(stored.as_bytes(), id.as_bytes())
 }
 
 /// A table of verified credentials.

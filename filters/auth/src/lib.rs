@@ -10,6 +10,7 @@ pub mod basic;
 pub mod bearer;
 pub mod cache;
 pub mod config;
+pub mod ct;
 pub mod decide;
 pub mod edits;
 pub mod ext_authz;

@@ -38,7 +38,7 @@ impl Md5Crypt {
 
     pub fn verify(&self, password: &[u8]) -> bool {
         let computed = md5_crypt(password, self.magic.as_bytes(), self.salt.as_bytes());
-        super::ct_eq(computed.as_bytes(), self.encoded.as_bytes())
+        crate::ct::eq(computed.as_bytes(), self.encoded.as_bytes())
     }
 }
 

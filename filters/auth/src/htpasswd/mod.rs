@@ -136,11 +136,5 @@ fn encode(
     out
 }
 
-/// Constant-time equality of two byte strings (lengths are not secret).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.ct_eq(b))
-}
-
 #[cfg(test)]
 mod tests;

@@ -22,6 +22,6 @@ impl Sha1Hash {
 
     pub fn verify(&self, password: &[u8]) -> bool {
         let digest = Sha1::digest(password);
-        super::ct_eq(digest.as_slice(), &self.0)
+        crate::ct::eq(digest.as_slice(), &self.0)
     }
 }

@@ -78,7 +78,7 @@ impl ShaCrypt {
                 self.rounds,
             )),
         };
-        super::ct_eq(computed.as_bytes(), self.encoded.as_bytes())
+        crate::ct::eq(computed.as_bytes(), self.encoded.as_bytes())
     }
 }
 

@@ -15,7 +15,6 @@
 
 use rsa::traits::PublicKeyParts;
 use rsa::{BoxedUint, PublicKey as RsaPublicKey};
-use subtle::ConstantTimeEq;
 
 use crypto_bigint::modular::BoxedMontyForm;
 use crypto_bigint::{MontyForm, MontyMultiplier};
@@ -91,7 +90,7 @@ pub fn verify(key: &RsaPublicKey, prefix: &[u8], digest: &[u8], sig: &[u8]) -> b
     expected.extend_from_slice(prefix);
     expected.extend_from_slice(digest);
     // Both are public (the signature and the message), constant time anyway.
-    expected.len() == em.len() && bool::from(expected.ct_eq(&em))
+    crate::ct::eq(&expected, &em)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! A repeated token is then found by comparing the token itself, without
 //! hashing it (SHA-256 over the whole token was a fifth of a cached
 //! request's time in `cargo xtask profile`), reading shared data or parsing
-//! the stored entry. It holds exactly what the shared cache answered or was
+//! the stored entry (the token is compared with [`crate::ct::eq`]). It holds exactly what the shared cache answered or was
 //! given, with the same expiry, so it never grants what the shared cache
 //! would not; an entry evicted from shared data may still be found here
 //! until its expiry, as it would have been had it not been evicted.
@@ -12,7 +12,6 @@
 
 use super::Entry;
 use std::cell::RefCell;
-use subtle::ConstantTimeEq;
 
 const SLOTS: usize = 256;
 /// Longer tokens go to the shared cache only (the table stays under about
@@ -45,33 +44,12 @@ fn slot_of(provider: &str, token: &str) -> usize {
     h as usize % SLOTS
 }
 
-/// The token is a credential: compared without branching on its bytes, 8 at
-/// a time (subtle's byte slices cost one call per byte at opt-level z, more
-/// than the SHA-256 this table saves). Only the lengths are compared first.
-fn same_token(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let mut diff = wa
-        .remainder()
-        .iter()
-        .zip(wb.remainder())
-        .fold(0u64, |acc, (x, y)| acc | u64::from(x ^ y));
-    for (x, y) in wa.zip(wb) {
-        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-        diff |= word(x) ^ word(y);
-    }
-    bool::from(diff.ct_eq(&0))
-}
-
 /// The entry for `token`, when this VM holds it and `now` is before its expiry.
 pub fn get(namespace: &str, provider: &str, token: &str, now: u64) -> Option<Entry> {
     TABLE.with(|t| {
         let table = t.borrow();
         let slot = table.get(slot_of(provider, token))?.as_ref()?;
-        let same = same_token(&slot.token, token)
+        let same = crate::ct::eq(slot.token.as_bytes(), token.as_bytes())
             && slot.namespace == namespace
             && slot.provider == provider;
         (same && now < slot.expiry).then(|| slot.entry.clone())
@@ -124,23 +102,6 @@ mod tests {
             get("ns", "p", "aaa.bbb.signature-of-the-first-token!", 150),
             None
         );
-    }
-
-    #[test]
-    fn tokens_differing_anywhere_are_different() {
-        let t = "header.payload.signature-bytes";
-        assert!(same_token(t, t));
-        for i in 0..t.len() {
-            let mut other = t.as_bytes().to_vec();
-            other[i] ^= 1;
-            assert!(
-                !same_token(t, &String::from_utf8(other).unwrap()),
-                "byte {i}"
-            );
-        }
-        assert!(!same_token(t, &t[..t.len() - 1]));
-        assert!(!same_token(&t[..8], &t[..9]));
-        assert!(same_token("", ""));
     }
 
     #[test]
