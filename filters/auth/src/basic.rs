@@ -222,12 +222,16 @@ impl BasicConfig {
             }
         }
         let failures = self.failures();
+        // Only needed when a failure is recent or this one fails; computed once.
+        let subjects_once = std::cell::OnceCell::new();
         let subjects = || {
-            let address = req.client_ip();
-            let address_subject = address
-                .as_ref()
-                .map(|a| digest(&[b"address", a.as_bytes()]));
-            [Some(digest(&[b"user", user.as_bytes()])), address_subject]
+            *subjects_once.get_or_init(|| {
+                let address = req.client_ip();
+                let address_subject = address
+                    .as_ref()
+                    .map(|a| digest(&[b"address", a.as_bytes()]));
+                [Some(digest(&[b"user", user.as_bytes()])), address_subject]
+            })
         };
         if failures.any_recent(store, now) {
             let locked = subjects()
