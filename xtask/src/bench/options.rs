@@ -100,11 +100,7 @@ impl Options {
         }
         Ok(all
             .iter()
-            .filter(|s| {
-                (self.only.is_empty() && !s.on_request)
-                    || REFERENCES.contains(&s.name)
-                    || self.only.iter().any(|n| n == s.name)
-            })
+            .filter(|s| s.chosen(&self.only) || REFERENCES.contains(&s.name))
             .collect())
     }
 }

@@ -82,8 +82,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     let mut ran = 0;
     let mut ok = true;
     for s in scenarios::all() {
-        let wanted =
-            (opts.only.is_empty() && !s.on_request) || opts.only.iter().any(|o| o == s.name);
+        let wanted = s.chosen(&opts.only);
         // A new token per request needs wrk's script; the harness repeats one.
         if !wanted || s.kind == Kind::Native || s.kind == Kind::Baseline || s.fresh_tokens.is_some()
         {

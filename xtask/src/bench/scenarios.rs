@@ -120,6 +120,15 @@ impl Scenario {
         }
     }
 
+    /// Whether `--only` (empty: the default set) asks for this scenario.
+    pub fn chosen(&self, only: &[String]) -> bool {
+        if only.is_empty() {
+            !self.on_request
+        } else {
+            only.iter().any(|n| n == self.name)
+        }
+    }
+
     fn against(mut self, native: &'static str) -> Scenario {
         self.native = Some(native);
         self
