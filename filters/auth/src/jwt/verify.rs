@@ -55,15 +55,21 @@ pub fn refused_without_keys(token: &str, provider: &JwtProvider) -> Option<JwtEr
         Ok(d) => d,
         Err(e) => return Some(e),
     };
-    let issuer = provider.issuer.as_ref()?;
-    let claims = match decoded.claims() {
-        Ok(c) => c,
-        Err(e) => return Some(e),
-    };
-    (claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str())).then_some(JwtError::new(
-        Reason::BadIssuer,
-        "iss is not the provider's issuer",
-    ))
+    provider.issuer.as_ref()?;
+    match decoded.claims() {
+        Ok(claims) => check_issuer(&claims, provider).err(),
+        Err(e) => Some(e),
+    }
+}
+
+/// The token's `iss` against the provider's `issuer`, when it has one.
+fn check_issuer(claims: &Map<String, Value>, provider: &JwtProvider) -> Result<(), JwtError> {
+    match &provider.issuer {
+        Some(issuer) if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) => Err(
+            JwtError::new(Reason::BadIssuer, "iss is not the provider's issuer"),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Checks times, issuer, audience and subject; returns `exp`.
@@ -102,14 +108,7 @@ pub fn check_claims(
     if iat.is_some_and(|iat| iat > now.saturating_add(skew)) {
         return Err(JwtError::new(Reason::NotYetValid, "iat is in the future"));
     }
-    if let Some(issuer) = &provider.issuer {
-        if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
-            return Err(JwtError::new(
-                Reason::BadIssuer,
-                "iss is not the provider's issuer",
-            ));
-        }
-    }
+    check_issuer(claims, provider)?;
     if !provider.audiences.is_empty() {
         let allowed = |a: &str| provider.audiences.iter().any(|x| x == a);
         let ok = match claims.get("aud") {
