@@ -40,6 +40,10 @@ pub fn ensure(program: &str, package: &str) -> PathBuf {
                 "Acquire::http::Timeout=30",
                 "-o",
                 "Acquire::Retries=1",
+                // Another process's apt (xtask, a second test binary) makes
+                // this one wait for dpkg's lock instead of failing at once.
+                "-o",
+                "DPkg::Lock::Timeout=300",
             ])
             .args(args)
             .stdin(Stdio::null())
@@ -50,7 +54,7 @@ pub fn ensure(program: &str, package: &str) -> PathBuf {
     if !apt(&install) {
         assert!(
             apt(&["update"]) && apt(&install),
-            "apt-get install {package} failed"
+            "apt-get install {package} failed (needed for {program})"
         );
     }
     find().unwrap_or_else(|| panic!("installed {package} but {program} is still missing"))

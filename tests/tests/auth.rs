@@ -157,43 +157,10 @@ fn api_keys_from_every_source() {
     assert_eq!(envoy.counter("tollgate.auth.allowed"), 2 * 6);
 }
 
-/// `htpasswd` from Debian's apache2-utils: installed when missing and root,
-/// else the test fails saying what to install.
-fn htpasswd() -> &'static str {
-    let have = || {
-        Command::new("htpasswd")
-            .arg("-nbs")
-            .arg("u")
-            .arg("p")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !have() {
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-        assert!(
-            root,
-            "htpasswd is missing: install Debian's apache2-utils (apt-get install apache2-utils)"
-        );
-        let ok = Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "apache2-utils"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-            || (Command::new("apt-get")
-                .arg("update")
-                .status()
-                .is_ok_and(|s| s.success())
-                && Command::new("apt-get")
-                    .args(["install", "-y", "--no-install-recommends", "apache2-utils"])
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .status()
-                    .is_ok_and(|s| s.success()));
-        assert!(ok && have(), "could not install apache2-utils for htpasswd");
-    }
-    "htpasswd"
+/// `htpasswd` from Debian's apache2-utils, through the suite's one
+/// serialized installer (parallel tests would otherwise race for dpkg's lock).
+fn htpasswd() -> std::path::PathBuf {
+    tollgate_tests::tools::ensure("htpasswd", "apache2-utils")
 }
 
 /// One htpasswd line for `user`/`password` written by Apache's tool.

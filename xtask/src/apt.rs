@@ -21,6 +21,10 @@ fn apt_get() -> Command {
             "Acquire::http::Timeout=30",
             "-o",
             "Acquire::Retries=1",
+            // Wait for another apt (a test installing its tool) rather than
+            // failing on dpkg's lock.
+            "-o",
+            "DPkg::Lock::Timeout=300",
         ])
         .stdin(Stdio::null());
     cmd
@@ -68,4 +72,27 @@ fn try_install(packages: &[&str]) -> Result<Option<String>> {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     eprint!("{stderr}");
     Ok((!out.status.success()).then_some(stderr))
+}
+
+/// `program` (a name on PATH or an absolute path), installing Debian's
+/// `package` when it is missing and we may: the one way every xtask command
+/// gets a tool, so each error names the package to install.
+pub fn ensure(program: &str, package: &str, why: &str) -> Result<std::path::PathBuf> {
+    let find = || {
+        proc::which(program).or_else(|| {
+            let p = std::path::PathBuf::from(program);
+            (p.is_absolute() && proc::is_executable(&p)).then_some(p)
+        })
+    };
+    if let Some(bin) = find() {
+        return Ok(bin);
+    }
+    if !available() {
+        bail!(
+            "{program} is needed ({why}): install Debian's {package} (apt-get install {package})"
+        );
+    }
+    eprintln!("{program} not found ({why}): installing {package}");
+    install(&[package]).with_context(|| format!("{program} is needed ({why})"))?;
+    find().with_context(|| format!("installed {package} but {program} is still missing"))
 }

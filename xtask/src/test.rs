@@ -351,14 +351,7 @@ impl Pass {
 }
 
 fn ensure_curl() -> Result<()> {
-    if proc::which("curl").is_some() {
-        return Ok(());
-    }
-    if apt::available() {
-        eprintln!("curl not found (the HTTP/2 tests use it): installing it");
-        return apt::install(&["curl"]);
-    }
-    anyhow::bail!("curl is needed by the HTTP/2 tests: install it (apt-get install curl)")
+    apt::ensure("curl", "curl", "the HTTP/2 tests use it").map(drop)
 }
 
 #[derive(Default, Clone, Copy)]

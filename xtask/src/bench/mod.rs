@@ -145,34 +145,13 @@ struct Tools {
 impl Tools {
     /// wrk and nginx, installed from Debian when missing and we may.
     fn find() -> Result<Tools> {
+        let wrk = apt::ensure("wrk", "wrk", "the bench's load generator")?;
         // nginx lives in /usr/sbin, which a user's PATH may lack.
-        let nginx = || {
-            proc::which("nginx").or_else(|| {
-                let p = PathBuf::from("/usr/sbin/nginx");
-                proc::is_executable(&p).then_some(p)
-            })
+        let nginx = match proc::which("nginx") {
+            Some(path) => path,
+            None => apt::ensure("/usr/sbin/nginx", "nginx-light", "the bench's upstream")?,
         };
-        let mut missing = Vec::new();
-        if proc::which("wrk").is_none() {
-            missing.push("wrk");
-        }
-        if nginx().is_none() {
-            missing.push("nginx-light");
-        }
-        if !missing.is_empty() {
-            if !apt::available() {
-                bail!(
-                    "the bench needs {} (apt-get install {})",
-                    missing.join(" and "),
-                    missing.join(" ")
-                );
-            }
-            apt::install(&missing)?;
-        }
-        Ok(Tools {
-            wrk: proc::which("wrk").context("wrk not found after installing it")?,
-            nginx: nginx().context("nginx not found after installing nginx-light")?,
-        })
+        Ok(Tools { wrk, nginx })
     }
 }
 

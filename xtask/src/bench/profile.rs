@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 
 use super::scenarios::{self, Filter, Kind};
 use crate::workspace::Workspace;
-use crate::{build, proc};
+use crate::{apt, build, proc};
 
 pub const USAGE: &str = "\
   profile [--requests N] [--only SCENARIO...] [--modules DIR] [--cpu-prof DIR]
@@ -68,7 +68,7 @@ impl Options {
 }
 
 pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
-    let node = proc::which("node").context("profile needs node (apt-get install nodejs)")?;
+    let node = apt::ensure("node", "nodejs", "profile runs the modules in node's V8")?;
     let modules = match &opts.modules {
         Some(dir) => dir.clone(),
         None => {

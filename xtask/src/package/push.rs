@@ -4,23 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::{apt, proc};
 
 /// skopeo, installed with apt-get when missing and possible.
 pub fn skopeo() -> Result<PathBuf> {
-    if let Some(bin) = proc::which("skopeo") {
-        return Ok(bin);
-    }
-    if apt::available() {
-        eprintln!("skopeo not found (it pushes the images): installing it");
-        apt::install(&["skopeo"])?;
-        if let Some(bin) = proc::which("skopeo") {
-            return Ok(bin);
-        }
-    }
-    bail!("skopeo is needed to push images: install it (apt-get install skopeo)")
+    apt::ensure("skopeo", "skopeo", "it pushes the images")
 }
 
 /// A registry on this machine speaks plain HTTP (Debian's `docker-registry`,
