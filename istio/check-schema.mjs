@@ -7,7 +7,8 @@
 //   node istio/check-schema.mjs [--no-envoy] [--print] [FILE.yaml ...]   (default: istio/*.yaml)
 //
 // --print writes one JSON line per WasmPlugin (file, name, pluginName, url,
-// sha256, phase, priority, failStrategy, pluginConfig) for the Rust tests.
+// sha256, phase, priority, failStrategy, pluginConfig, selector, targetRefs,
+// targetRef, match) for the Rust tests.
 // --write replaces each pluginConfig that differs with the Envoy file's
 // configuration (comments elsewhere in the file are kept): run it after
 // changing envoy/*.yaml.
@@ -39,7 +40,8 @@ if (files.length === 0) {
 
 const problems = [];
 const envoyConfigs = (file) => {
-  const path = join(here, "..", "envoy", basename(file));
+  // istio/<name>-gateway.yaml is istio/<name>.yaml aimed at a gateway.
+  const path = join(here, "..", "envoy", basename(file).replace(/-gateway\.yaml$/, ".yaml"));
   if (!existsSync(path)) return null;
   const configs = {};
   const walk = (node) => {
@@ -97,9 +99,10 @@ for (const file of files) {
     }
     if (flag("--print")) {
       const { pluginName, url, sha256, phase, priority, failStrategy, pluginConfig } = spec;
+      const { selector, targetRefs, targetRef, match } = spec;
       console.log(JSON.stringify({
         file: resolve(file), name: obj.metadata.name, pluginName, url, sha256, phase, priority,
-        failStrategy, pluginConfig,
+        failStrategy, pluginConfig, selector, targetRefs, targetRef, match,
       }));
     }
   }

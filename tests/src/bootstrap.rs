@@ -13,6 +13,8 @@ pub struct Bootstrap {
     filters: Vec<Value>,
     direct: Vec<(String, u16, String)>,
     clusters: Vec<Value>,
+    /// Envoy's own environment (what `host_env_keys` hands a wasm VM).
+    pub envoy_env: Vec<(String, String)>,
 }
 
 impl Bootstrap {
@@ -25,7 +27,14 @@ impl Bootstrap {
             filters: vec![],
             direct: vec![],
             clusters: vec![],
+            envoy_env: vec![],
         }
+    }
+
+    /// Sets a variable in Envoy's process environment.
+    pub fn envoy_env(mut self, name: &str, value: &str) -> Bootstrap {
+        self.envoy_env.push((name.into(), value.into()));
+        self
     }
 
     /// Add a Tollgate module (`dist/<module>.wasm`) with its JSON configuration.

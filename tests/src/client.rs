@@ -210,3 +210,30 @@ pub fn send_raw(port: u16, raw: &[u8]) -> std::io::Result<Response> {
 pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
     Request::get(path).send_h1(port)
 }
+
+/// An `Authorization: Basic` value for `user` and `password`.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    format!("Basic {}", b64(format!("{user}:{password}").as_bytes()))
+}
+
+/// Standard base64 (no crate needed for a test helper).
+pub fn b64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -501,8 +501,16 @@ impl DockerTarget {
     /// Envoy does, and it forwards signals to it (so a SIGTERM from
     /// [`crate::proc::die_with_parent`] still stops Envoy); `--rm` removes the
     /// container. `rw` is mounted read-write, `dist/` and every file or
-    /// directory that `config` names (see [`mounts`]) read-only.
-    pub fn run_envoy(&self, name: &str, rw: &Path, config: &str, args: &[String]) -> Command {
+    /// directory that `config` names (see [`mounts`]) read-only; `env` is
+    /// set in the container (Envoy's environment).
+    pub fn run_envoy(
+        &self,
+        name: &str,
+        rw: &Path,
+        config: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> Command {
         let mut cmd = self.docker.cmd();
         // SAFETY: getuid and getgid have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
@@ -511,6 +519,9 @@ impl DockerTarget {
             // Our own user: Envoy reads what we can read, and the log it
             // writes into `rw` is ours to read and remove.
             .args(["--user", &format!("{uid}:{gid}")]);
+        for (k, v) in env {
+            cmd.arg("--env").arg(format!("{k}={v}"));
+        }
         for (path, writable) in mounts(rw, config) {
             cmd.arg("--mount").arg(format!(
                 "type=bind,source={0},target={0}{1}",

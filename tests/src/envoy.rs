@@ -100,7 +100,7 @@ pub fn validate(text: &str, ext: &str) -> Result<(), String> {
             cmd
         }
         Target::Docker => {
-            crate::docker::envoy_target().run_envoy(&container_name(), dir.path(), text, &args)
+            crate::docker::envoy_target().run_envoy(&container_name(), dir.path(), text, &args, &[])
         }
     };
     let out = cmd
@@ -191,7 +191,8 @@ impl Envoy {
 
     pub fn try_start(b: &Bootstrap) -> Result<Envoy, StartFailure> {
         let text = serde_json::to_string_pretty(&b.to_json()).unwrap_or_default();
-        Envoy::try_start_text(&text, "json", b.listener_port, b.admin_port, b.concurrency)
+        let ports = (b.listener_port, b.admin_port);
+        Envoy::spawn(&text, "json", ports, b.concurrency, &[], &b.envoy_env)
     }
 
     /// Start Envoy from config text (YAML or JSON) whose ports are already set.
@@ -214,6 +215,17 @@ impl Envoy {
         admin_port: u16,
         concurrency: u32,
         extra_args: &[&str],
+    ) -> Result<Envoy, StartFailure> {
+        Envoy::spawn(text, ext, (port, admin_port), concurrency, extra_args, &[])
+    }
+
+    fn spawn(
+        text: &str,
+        ext: &str,
+        (port, admin_port): (u16, u16),
+        concurrency: u32,
+        extra_args: &[&str],
+        env: &[(String, String)],
     ) -> Result<Envoy, StartFailure> {
         let dir = tempdir::Dir::new("envoy");
         let config = dir.path().join(format!("envoy.{ext}"));
@@ -247,12 +259,13 @@ impl Envoy {
         let (mut cmd, container) = match target {
             Target::Local => {
                 let mut cmd = Command::new(envoy_bin());
-                cmd.args(&args);
+                cmd.args(&args).envs(env.iter().map(|(k, v)| (k, v)));
                 (cmd, None)
             }
             Target::Docker => {
                 let name = container_name();
-                let cmd = crate::docker::envoy_target().run_envoy(&name, dir.path(), text, &args);
+                let cmd =
+                    crate::docker::envoy_target().run_envoy(&name, dir.path(), text, &args, env);
                 (cmd, Some(name))
             }
         };

@@ -2,6 +2,7 @@
 //! loading the real wasm modules, in front of an echo upstream that records
 //! what reached it.
 
+pub mod attach;
 pub mod authz;
 pub mod bootstrap;
 pub mod chain;

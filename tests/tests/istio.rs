@@ -189,6 +189,49 @@ fn wasm_plugins_validate_against_istios_schema() {
     }
 }
 
+/// Each WasmPlugin lands, by Istio's rules for selectors, targetRefs, modes
+/// and ports, exactly where its `# Attaches to:` comment says: a FAIL_CLOSE
+/// auth plugin aimed at a gateway with `mode: SERVER` would authenticate
+/// nothing there.
+#[test]
+fn every_wasm_plugin_attaches_where_its_comment_says() {
+    let plugins = plugins();
+    let mut gateway = 0;
+    for plugin in &plugins {
+        let file = plugin["file"].as_str().unwrap_or_default();
+        let name = plugin["name"].as_str().unwrap_or_default();
+        let text = std::fs::read_to_string(file).expect("read");
+        let claims =
+            tollgate_tests::attach::claims(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let (_, claim) = claims
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{file}: no claim for {name}"));
+        let lands = tollgate_tests::attach::landings(plugin)
+            .unwrap_or_else(|e| panic!("{file}: {name}: {e}"));
+        let show = |s: &std::collections::BTreeSet<tollgate_tests::attach::Landing>| {
+            s.iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        assert_eq!(
+            &lands,
+            claim,
+            "{file}: {name} says it attaches to [{}] but Istio installs it on [{}]",
+            show(claim),
+            show(&lands)
+        );
+        gateway += usize::from(
+            lands
+                .iter()
+                .any(|l| l.listener == tollgate_tests::attach::Listener::Gateway),
+        );
+    }
+    // The gateway examples: one by selector, one by targetRefs.
+    assert!(gateway >= 2, "expected gateway examples in istio/");
+}
+
 #[test]
 fn istio_and_remote_sha256_are_what_the_build_makes() {
     let (_dir, images) = package(&[]);

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tollgate_common::header::{request_header_name, MutableHeaderName};
 use tollgate_common::request::{Request, RequestSource};
+use tollgate_common::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "RawApiKey")]
@@ -61,8 +62,8 @@ struct RawCredential(Credential);
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCredentialFields {
-    key: Option<String>,
-    key_sha256: Option<String>,
+    key: Option<Secret>,
+    key_sha256: Option<Secret>,
     client: String,
 }
 
@@ -73,9 +74,10 @@ impl TryFrom<RawCredentialFields> for RawCredential {
             return Err("client must be non-empty without CR, LF or NUL".into());
         }
         let digest = match (r.key, r.key_sha256) {
-            (Some(k), None) if !k.is_empty() => Sha256::digest(k.as_bytes()).into(),
+            (Some(k), None) if !k.text().is_empty() => Sha256::digest(k.text().as_bytes()).into(),
             (Some(_), None) => return Err("key must not be empty".into()),
-            (None, Some(h)) => parse_hex32(&h).ok_or("key_sha256 must be 64 hex digits")?,
+            (None, Some(h)) => parse_hex32(h.text())
+                .ok_or_else(|| h.describe("key_sha256 must be 64 hex digits"))?,
             _ => return Err("a credential takes exactly one of key, key_sha256".into()),
         };
         Ok(RawCredential(Credential {

@@ -43,15 +43,26 @@ struct Users(HashMap<String, Entry>);
 impl TryFrom<serde_json::Value> for Users {
     type Error = String;
     fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        // Envoy's DataSource spellings, and Tollgate's `env` (a secret kept
+        // out of the configuration, see tollgate_common::secret).
         let text = match &v {
-            serde_json::Value::String(s) => Some(s.as_str()),
+            serde_json::Value::String(s) => Some(s.clone()),
             serde_json::Value::Object(m) if m.len() == 1 => {
-                m.get("inline_string").and_then(|s| s.as_str())
+                let field = |k: &str| m.get(k).and_then(|s| s.as_str());
+                match (
+                    field("inline_string"),
+                    field("env").or(field("environment_variable")),
+                ) {
+                    (Some(s), None) => Some(s.to_string()),
+                    (None, Some(name)) => Some(tollgate_common::secret::read_env(name)?),
+                    _ => None,
+                }
             }
             _ => None,
         };
-        let text = text.ok_or("users is htpasswd text, or {\"inline_string\": text}")?;
-        htpasswd::parse_users(text).map(Users)
+        let text =
+            text.ok_or("users is htpasswd text, {\"inline_string\": text} or {\"env\": \"NAME\"}")?;
+        htpasswd::parse_users(&text).map(Users)
     }
 }
 
@@ -258,7 +269,7 @@ impl BasicConfig {
         Check::Rejected
     }
 
-    fn users_map(&self) -> &HashMap<String, Entry> {
+    pub(crate) fn users_map(&self) -> &HashMap<String, Entry> {
         &self.users.0
     }
 }

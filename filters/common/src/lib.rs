@@ -11,6 +11,7 @@ pub mod matcher;
 pub mod path;
 pub mod reply;
 pub mod request;
+pub mod secret;
 pub mod status;
 pub mod template;
 pub mod testing;

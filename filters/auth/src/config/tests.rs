@@ -55,3 +55,64 @@ fn errors_name_the_field() {
         assert!(e.reason.contains(reason), "{json}: {e}");
     }
 }
+
+/// Every secret a configuration holds can come from the VM's environment
+/// (`{"env": NAME}`, or Envoy's DataSource `environment_variable`); a missing
+/// variable fails the start naming the field and the variable, not a value.
+#[test]
+fn secrets_from_the_vm_environment() {
+    // Names unique to this test: tests share one process environment.
+    std::env::set_var("TOLLGATE_CFG_TEST_KEY", "env-key-1");
+    std::env::set_var(
+        "TOLLGATE_CFG_TEST_USERS",
+        "bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+    );
+    std::env::set_var("TOLLGATE_CFG_TEST_TOKEN", "Bearer 100%-secret");
+    let c = parse(
+        br#"{"api_key": {"credentials": [{"key": {"env": "TOLLGATE_CFG_TEST_KEY"}, "client": "c"}],
+                         "key_sources": [{"header": "x-api-key"}]},
+             "basic": {"users": {"env": "TOLLGATE_CFG_TEST_USERS"}},
+             "ext_authz": {"http_service": {"server_uri": {"uri": "http://a", "cluster": "c"},
+                 "authorization_request": {"headers_to_add": [
+                     {"key": "authorization", "value": {"env": "TOLLGATE_CFG_TEST_TOKEN"}}]}}}}"#,
+    )
+    .unwrap();
+    let api = c.api_key.as_ref().unwrap();
+    assert_eq!(api.identify("env-key-1"), Some("c"));
+    assert!(c.basic.as_ref().unwrap().users_map().contains_key("bob"));
+    // Taken literally: the `%` is not an operator.
+    let h = &c.ext_authz.as_ref().unwrap().headers_to_add[0];
+    assert_eq!(h.value.as_static(), Some("Bearer 100%-secret"));
+    let basic_env =
+        parse(br#"{"basic": {"users": {"environment_variable": "TOLLGATE_CFG_TEST_USERS"}}}"#)
+            .unwrap();
+    assert!(basic_env.basic.unwrap().users_map().contains_key("bob"));
+
+    for (json, field) in [
+        (
+            r#"{"api_key": {"credentials": [{"key_sha256": {"env": "TOLLGATE_CFG_TEST_UNSET"}, "client": "c"}], "key_sources": [{"header": "x"}]}}"#,
+            "api_key.credentials[0].key_sha256",
+        ),
+        (
+            r#"{"basic": {"users": {"env": "TOLLGATE_CFG_TEST_UNSET"}}}"#,
+            "basic.users",
+        ),
+    ] {
+        let e = err(json);
+        assert_eq!(e.field, field, "{e}");
+        assert!(
+            e.reason
+                .contains("environment variable TOLLGATE_CFG_TEST_UNSET is not set"),
+            "{e}"
+        );
+    }
+    // A bad value names the variable, never the value.
+    std::env::set_var("TOLLGATE_CFG_TEST_BADHEX", "not-hex-secret");
+    let e = err(
+        r#"{"api_key": {"credentials": [{"key_sha256": {"env": "TOLLGATE_CFG_TEST_BADHEX"}, "client": "c"}], "key_sources": [{"header": "x"}]}}"#,
+    );
+    assert!(
+        e.reason.contains("TOLLGATE_CFG_TEST_BADHEX") && !e.reason.contains("not-hex-secret"),
+        "{e}"
+    );
+}

@@ -12,8 +12,9 @@ use std::time::Duration;
 use tollgate_common::duration::Duration as ConfigDuration;
 
 /// `local_jwks`: Envoy's DataSource with `inline_string` (or `inline_bytes`,
-/// base64 as in proto3 JSON). `filename` and `environment_variable` cannot be
-/// read by a wasm filter and are refused.
+/// base64 as in proto3 JSON), or `environment_variable` (Tollgate's `env`
+/// too), read from the VM's environment (`vm_config.environment_variables`).
+/// `filename` cannot be read by a wasm filter and is refused.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "DataSource")]
 pub struct LocalJwks {
@@ -62,25 +63,36 @@ struct DataSource {
     inline_bytes: Option<String>,
     filename: Option<String>,
     environment_variable: Option<String>,
+    env: Option<String>,
 }
 
 impl DataSource {
     fn bytes(self) -> Result<Vec<u8>, String> {
-        match (
-            self.inline_string,
-            self.inline_bytes,
-            self.filename,
-            self.environment_variable,
-        ) {
+        // Envoy's DataSource names it environment_variable; Tollgate's other
+        // secrets say env. One variable, either spelling.
+        let env = match (self.environment_variable, self.env) {
+            (Some(_), Some(_)) => return Err("give one of environment_variable and env".into()),
+            (a, b) => a.or(b),
+        };
+        match (self.inline_string, self.inline_bytes, self.filename, env) {
             (Some(s), None, None, None) => Ok(s.into_bytes()),
             (None, Some(b), None, None) => STANDARD
                 .decode(b)
                 .map_err(|_| "inline_bytes is not base64".to_string()),
-            (None, None, None, None) => Err("needs inline_string or inline_bytes".to_string()),
-            (None, None, _, _) => Err("filename and environment_variable cannot be read by a \
-                                       wasm filter: use inline_string"
+            (None, None, None, Some(name)) => {
+                tollgate_common::secret::read_env(&name).map(String::into_bytes)
+            }
+            (None, None, None, None) => {
+                Err("needs inline_string, inline_bytes or environment_variable".to_string())
+            }
+            (None, None, Some(_), None) => Err(
+                "filename cannot be read by a wasm filter: use inline_string \
+                     or environment_variable"
+                    .to_string(),
+            ),
+            _ => Err("give exactly one of inline_string, inline_bytes and \
+                      environment_variable"
                 .to_string()),
-            _ => Err("give exactly one of inline_string and inline_bytes".to_string()),
         }
     }
 }

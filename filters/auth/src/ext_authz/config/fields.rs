@@ -3,7 +3,8 @@
 
 use super::super::headers::is_framing;
 use serde::Deserialize;
-use tollgate_common::header::HeaderValue;
+use tollgate_common::header::{HeaderValue, MutableHeaderName};
+use tollgate_common::secret::ValueOrSecret;
 
 /// `http(s)://host[:port][/path]`; only the authority is used (Envoy sends
 /// the check to `path_prefix` + the client's path, not to this path).
@@ -82,19 +83,29 @@ impl TryFrom<String> for PathPrefix {
 
 /// A `headers_to_add` entry: Envoy's `HeaderValue` (no pseudo-headers, no
 /// `host`), and no header that frames the message (the check has no body).
+/// The value is a template, or `{"env": "NAME"}` for a credential the
+/// service expects (kept out of the configuration; taken literally).
 #[derive(Deserialize)]
-#[serde(try_from = "HeaderValue")]
+#[serde(try_from = "RawAddedHeader")]
 pub(super) struct AddedHeader(pub(super) HeaderValue);
 
-impl TryFrom<HeaderValue> for AddedHeader {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddedHeader {
+    key: MutableHeaderName,
+    value: ValueOrSecret,
+}
+
+impl TryFrom<RawAddedHeader> for AddedHeader {
     type Error = String;
-    fn try_from(h: HeaderValue) -> Result<Self, String> {
+    fn try_from(h: RawAddedHeader) -> Result<Self, String> {
         let name = h.key.as_str();
         if is_framing(name) {
             return Err(format!(
                 "header {name:?} cannot be added to the check request"
             ));
         }
-        Ok(AddedHeader(h))
+        let value = h.value.0;
+        Ok(AddedHeader(HeaderValue { key: h.key, value }))
     }
 }

@@ -116,6 +116,16 @@ fn errors_name_the_field() {
             "wasm filter",
         ),
         (
+            json!({"local_jwks": {"environment_variable": "TOLLGATE_JWT_TEST_UNSET"}}),
+            "providers.a.local_jwks",
+            "environment variable TOLLGATE_JWT_TEST_UNSET is not set",
+        ),
+        (
+            json!({"local_jwks": {"environment_variable": "A", "env": "B"}}),
+            "providers.a.local_jwks",
+            "one of environment_variable and env",
+        ),
+        (
             json!({"local_jwks": {"inline_string": "{\"keys\": []}"}}),
             "providers.a.local_jwks",
             "no keys",
@@ -206,4 +216,25 @@ fn errors_name_the_field() {
         assert_eq!(e.field, field, "{input}: {e}");
         assert!(e.reason.contains(reason), "{input}: {e}");
     }
+}
+
+/// `local_jwks` and `local_hmac_secret` from the VM's environment, in Envoy's
+/// DataSource spelling and Tollgate's `env`.
+#[test]
+fn key_material_from_the_vm_environment() {
+    std::env::set_var("TOLLGATE_JWT_TEST_JWKS", JWKS);
+    std::env::set_var(
+        "TOLLGATE_JWT_TEST_HMAC",
+        "tollgate-test-hmac-secret-of-32-bytes",
+    );
+    let p = parse_in_map(json!({
+        "local_jwks": {"environment_variable": "TOLLGATE_JWT_TEST_JWKS"},
+        "local_hmac_secret": {"env": "TOLLGATE_JWT_TEST_HMAC"}
+    }))
+    .unwrap();
+    assert_eq!(p.local_jwks().unwrap().keys().len(), 5);
+    assert_eq!(
+        p.local_hmac_secret.as_ref().map(|s| s.0.len()),
+        Some("tollgate-test-hmac-secret-of-32-bytes".len())
+    );
 }
