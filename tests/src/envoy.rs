@@ -231,6 +231,16 @@ impl Envoy {
         let config = dir.path().join(format!("envoy.{ext}"));
         let log = dir.path().join("envoy.log");
         let failure = |exited, log: String| StartFailure { exited, log };
+        // The Istio-shaped pass: the wasm filters come by ECDS from files
+        // beside the configuration (see crate::ecds).
+        let reshaped = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(mut v) if crate::ecds::istio_shape() && ext == "json" => {
+                crate::ecds::reshape(&mut v, dir.path());
+                serde_json::to_string_pretty(&v).ok()
+            }
+            _ => None,
+        };
+        let text = reshaped.as_deref().unwrap_or(text);
         std::fs::write(&config, text).map_err(|e| failure(None, e.to_string()))?;
         // Envoy's own log goes to --log-path; stderr catches what V8 prints.
         let stderr = std::fs::File::create(dir.path().join("stderr.log"))
@@ -291,6 +301,13 @@ impl Envoy {
             }
             if client::get(admin_port, "/ready").is_ok_and(|r| r.status == 200) {
                 record_start(target, started.elapsed());
+                // Delivered by ECDS, a refused configuration does not stop
+                // Envoy: it starts, and the filter answers 500 until a good
+                // one comes. To the tests that is the start failing.
+                if reshaped.is_some() && envoy.ecds_refused() {
+                    envoy.expect_vm_failure = true;
+                    return Err(failure(None, envoy.log()));
+                }
                 return Ok(envoy);
             }
             if Instant::now() > deadline {
@@ -332,6 +349,15 @@ impl Envoy {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Whether Envoy refused a filter configuration delivered by ECDS.
+    fn ecds_refused(&self) -> bool {
+        self.stats().iter().any(|(n, v)| {
+            n.starts_with("extension_config_discovery.http_filter.")
+                && n.ends_with(".config_fail")
+                && *v > 0
+        })
     }
 
     /// A counter by the name Tollgate documents (e.g. `tollgate.headers.rules_matched`).

@@ -9,6 +9,7 @@ pub mod chain;
 pub mod client;
 pub mod demo;
 pub mod docker;
+pub mod ecds;
 pub mod echo;
 pub mod envoy;
 pub mod faulty;

@@ -84,8 +84,8 @@ fn auth_api_keys_reload_under_load() {
     );
 }
 
-/// The new limits take effect at once: the configuration hash names the
-/// shared-data tables, so the new configuration starts from full buckets.
+/// The new limits take effect at once: records carry their configuration's
+/// fingerprint, so the new configuration starts from full buckets.
 #[test]
 fn ratelimit_limits_reload_under_load() {
     let per_client = |max: u32| {

@@ -28,6 +28,21 @@ const ONE_VM_SUITES: &[&str] = &[
     "config_errors",
 ];
 
+/// The same suites (and the secrets-from-environment tests) with every
+/// filter delivered as istiod delivers a WasmPlugin (`TOLLGATE_ISTIO=1`, see
+/// tests/src/ecds.rs): by ECDS, in Istio's resource shape, among the Envoy
+/// filters Istio puts in a sidecar's chain.
+const ISTIO_SUITES: &[&str] = &[
+    "headers",
+    "auth",
+    "auth_jwt",
+    "auth_ext_authz",
+    "ratelimit",
+    "ratelimit_global",
+    "config_errors",
+    "secrets_env",
+];
+
 pub struct Options {
     pub no_clippy: bool,
     /// Passed to `cargo test` as is (a test name filter, `-p`, `-- --nocapture`).
@@ -103,6 +118,25 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
         lines.push(
             pass.summary("the filters' suites against the one-VM module (TOLLGATE_ONE_VM=1)"),
         );
+        let mut args: Vec<OsString> = ["test", "--workspace", "--no-fail-fast"]
+            .map(OsString::from)
+            .into();
+        for suite in ISTIO_SUITES {
+            args.extend(["--test", suite].map(OsString::from));
+        }
+        let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
+        cmd.env("TOLLGATE_ENVOY_TARGET", "local")
+            .env("TOLLGATE_ISTIO", "1");
+        let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
+        add(&mut all, pass.counts.all);
+        let ran = pass.counts.traffic.passed > 0;
+        if !ran {
+            println!("FAILED (Istio-shaped): no traffic test passed");
+        }
+        ok &= pass.check(&opts, Some("Istio-shaped")) && ran;
+        lines.push(pass.summary(
+            "the filters' suites delivered as istiod does, by ECDS (TOLLGATE_ISTIO=1)",
+        ));
     }
     if run_docker {
         let docker = DockerTarget::start(&envoy_bin)?;

@@ -99,7 +99,6 @@ impl<'a> JwtState<'a> {
         };
         let now = epoch_seconds(req.now());
         let cache = TokenCache {
-            namespace: &config.namespace,
             slots: config.max_entries,
         };
         let name = config.cache_name(v);

@@ -1,10 +1,16 @@
 //! Remote key sets in shared data, one copy for every worker's VM:
 //!
-//! - `tollgate.auth.jwks.<namespace>.<provider>`: `<fetched_at ms>\n<JWKS JSON>`
-//!   (written only after the JSON parsed as a usable key set);
-//! - `tollgate.auth.jwks.<namespace>.<provider>.lease`: `<until ms>`, taken
-//!   with compare-and-swap by the one VM that refreshes the set, so workers
-//!   do not all fetch at once.
+//! - `tollgate.auth.jwks.<source>`: `<fetched_at ms>\n<JWKS JSON>` (written
+//!   only after the JSON parsed as a usable key set);
+//! - `tollgate.auth.jwks.<source>.lease`: `<until ms>`, taken with
+//!   compare-and-swap by the one VM that refreshes the set, so workers do
+//!   not all fetch at once.
+//!
+//! `<source>` is a digest of the cluster and URI the set is fetched from, not
+//! of the configuration: shared data has no delete, so keys named by
+//! configuration would add a set for every configuration update (every
+//! Istio `pluginConfig` change) for good. A new configuration reuses a set
+//! fetched from the same place while it is fresh.
 //!
 //! Timing: a set is used until `cache_duration` after its fetch; root
 //! contexts refresh it in the background from [`refresh_due`] on (the last
@@ -16,12 +22,17 @@ use crate::cache::Store;
 /// How long a VM that failed to fetch a set answers without retrying.
 pub const FAILURE_BACKOFF_MS: u64 = 1000;
 
-pub fn key(namespace: &str, provider: usize) -> String {
-    format!("tollgate.auth.jwks.{namespace}.{provider}")
+/// The key of the set fetched from `uri` through `cluster`.
+pub fn key(cluster: &str, uri: &str) -> String {
+    let d = crate::cache::digest(&[cluster.as_bytes(), uri.as_bytes()]);
+    format!(
+        "tollgate.auth.jwks.{}",
+        crate::cache::hex(d.get(..8).unwrap_or_default())
+    )
 }
 
-pub fn lease_key(namespace: &str, provider: usize) -> String {
-    format!("{}.lease", key(namespace, provider))
+pub fn lease_key(cluster: &str, uri: &str) -> String {
+    format!("{}.lease", key(cluster, uri))
 }
 
 /// The stored set: (fetched at, JSON text).
@@ -92,8 +103,13 @@ mod tests {
     #[test]
     fn set_round_trip_and_times() {
         let s = MapStore::default();
-        let k = key("ns", 0);
+        let k = key("idp", "https://idp/jwks");
         assert_eq!(read(&s, &k), None);
+        // Named by where the set comes from, never by the configuration.
+        assert_eq!(k, key("idp", "https://idp/jwks"));
+        assert_ne!(k, key("idp2", "https://idp/jwks"));
+        assert_ne!(k, key("idp", "https://idp/jwks2"));
+        assert_ne!(key("a", "bc"), key("ab", "c"));
         assert!(write(&s, &k, 1234, "{\"keys\":[]}"));
         assert_eq!(read(&s, &k), Some((1234, "{\"keys\":[]}".into())));
         assert_eq!(fetched_at(&s, &k), Some(1234));
@@ -105,7 +121,7 @@ mod tests {
     #[test]
     fn one_lease_holder_at_a_time() {
         let s = MapStore::default();
-        let l = lease_key("ns", 1);
+        let l = lease_key("idp", "https://idp/jwks");
         assert!(!take_lease(&s, &l, 10, 100), "no key: no CAS, no lease");
         init_lease(&s, &l);
         assert!(take_lease(&s, &l, 10, 100));

@@ -1,9 +1,9 @@
 //! Verified JWTs in shared data, so a token is verified once per Envoy
 //! process rather than once per worker and request. A fixed number of slots
-//! (shared data has no delete): slot key `tollgate.auth.jwt.<namespace>.<n>`,
+//! (shared data has no delete): slot key `tollgate.auth.jwt.<n>`,
 //! value `<hex key> <expiry secs>\n<JSON [identity, [[header, value], ...]]>`
-//! where the key is the SHA-256 of the provider (and audiences) and the
-//! token. An entry lives until the token's `exp` (plus the clock skew the
+//! where the key is the SHA-256 of the configuration, the provider (and
+//! audiences) and the token. An entry lives until the token's `exp` (plus the clock skew the
 //! verification allowed) and at most `max_ttl`.
 
 use crate::cache::{digest, hex, Store};
@@ -18,8 +18,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct TokenCache<'a> {
-    pub namespace: &'a str,
+pub struct TokenCache {
     pub slots: u32,
 }
 
@@ -28,10 +27,13 @@ pub fn key(namespace: &str, provider: &str, token: &str) -> [u8; 32] {
     digest(&[namespace.as_bytes(), provider.as_bytes(), token.as_bytes()])
 }
 
-impl TokenCache<'_> {
+impl TokenCache {
     fn slot(&self, key: &[u8; 32]) -> String {
         let n = u32::from_be_bytes([key[0], key[1], key[2], key[3]]) % self.slots.max(1);
-        format!("tollgate.auth.jwt.{}.{n}", self.namespace)
+        // Not named by configuration, so configuration updates reuse the
+        // slots instead of adding theirs for good; the entry's key digests
+        // the configuration, so no entry outlives its configuration's use.
+        format!("tollgate.auth.jwt.{n}")
     }
 
     /// The entry for `key` and its expiry, when stored and not expired.
@@ -74,10 +76,7 @@ mod tests {
     #[test]
     fn round_trip_expiry_and_slots() {
         let store = MapStore::default();
-        let cache = TokenCache {
-            namespace: "ns",
-            slots: 4,
-        };
+        let cache = TokenCache { slots: 4 };
         let k = key("ns", "p", "token");
         let e = Entry {
             identity: Some("alice".into()),

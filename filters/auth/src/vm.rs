@@ -164,22 +164,17 @@ impl Plugin {
         (0..n).filter(|&b| self.remote(b).is_some()).collect()
     }
 
+    /// The shared-data key of provider `base`'s remote set ("" without one).
     pub fn key(&self, base: usize) -> String {
-        let ns = self
-            .config
-            .jwt
-            .as_ref()
-            .map_or("", |j| j.namespace.as_str());
-        jwks_store::key(ns, base)
+        self.remote(base)
+            .map(|r| jwks_store::key(&r.cluster, &r.uri))
+            .unwrap_or_default()
     }
 
     pub fn lease_key(&self, base: usize) -> String {
-        let ns = self
-            .config
-            .jwt
-            .as_ref()
-            .map_or("", |j| j.namespace.as_str());
-        jwks_store::lease_key(ns, base)
+        self.remote(base)
+            .map(|r| jwks_store::lease_key(&r.cluster, &r.uri))
+            .unwrap_or_default()
     }
 }
 

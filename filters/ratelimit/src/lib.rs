@@ -143,24 +143,24 @@ impl Root {
     /// tables; false (after one log line) when the bytes are invalid.
     pub fn configure(&mut self, bytes: &[u8]) -> bool {
         self.stats = Stats::define();
-        let mut namespace = 0u64;
+        let mut fingerprint = 0u64;
         let Some(config) = host::configure_from("ratelimit", bytes, |bytes| {
-            namespace = table::fnv1a(bytes);
+            fingerprint = table::fnv1a(bytes);
             config::parse(bytes)
         }) else {
             return false;
         };
-        // Two filter instances in one VM get distinct tables unless both
-        // their root id and configuration are equal.
+        // Tables are named by root id alone, so a new configuration reuses
+        // the last one's slots (shared data has no delete: naming them by
+        // configuration made every update add `max_keys` slots for good);
+        // the configuration's fingerprint tags the records instead (see
+        // table.rs). Filter instances with one root id share slots.
         let root_id = hostcalls::get_property(vec!["plugin_root_id"])
             .ok()
             .flatten()
             .unwrap_or_default();
-        let ns = format!(
-            "tollgate.ratelimit/{:016x}{:016x}",
-            namespace,
-            table::fnv1a(&root_id)
-        );
+        let ns = format!("tollgate.ratelimit/{:016x}", table::fnv1a(&root_id));
+        let tag = format!("{fingerprint:016x}|");
         let mut tables: Vec<Table> = config
             .descriptors
             .iter()
@@ -172,19 +172,17 @@ impl Root {
                     (Some(_), true) => 1,
                     (Some(_), false) => config.max_keys,
                 },
+                tag: tag.clone(),
             })
             .collect();
         tables.push(Table {
             prefix: format!("{ns}/default"),
             slots: 1,
+            tag,
         });
         let mut store = HostStore;
         for t in &tables {
-            let marker = format!("{}/ready", t.prefix);
-            if store.get(&marker).is_none() {
-                t.init(&mut store);
-                store.set(&marker, b"1", None);
-            }
+            t.init(&mut store);
         }
         self.plugin = Some(Rc::new(Plugin { config, tables }));
         true

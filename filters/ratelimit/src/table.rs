@@ -7,6 +7,15 @@
 //!   (`<namespace>/<limit>/<slot>`); a limit without key values owns one.
 //!   Memory is therefore bounded by configuration, whatever clients send
 //!   (shared data has no delete).
+//! - The slots outlive a configuration: the namespace is the filter's root
+//!   id, not its configuration, so a new configuration (every Istio
+//!   `pluginConfig` change, every ECDS or LDS update) reuses the slots of
+//!   the last one instead of adding its own, and shared data stays bounded
+//!   by the largest configuration, however often it changes. Each record is
+//!   tagged with its configuration's [`Table::tag`]: a key of another
+//!   configuration never matches, so a new configuration starts from full
+//!   buckets (as Envoy's local_ratelimit does when its filter configuration
+//!   is replaced), and the old records are reclaimed like idle keys.
 //! - A key lives in one of [`WAYS`] consecutive slots starting at
 //!   `fnv1a(key) % max_keys`. A request reads them in order and uses the
 //!   first that holds its key.
@@ -40,6 +49,9 @@ pub trait Store {
 pub struct Table {
     pub prefix: String,
     pub slots: u32,
+    /// Prepended to every key this table stores: the configuration's
+    /// fingerprint, so configurations sharing the slots never share buckets.
+    pub tag: String,
 }
 
 /// What [`acquire`] did.
@@ -104,14 +116,25 @@ impl Table {
     }
 
     /// Creates every slot that does not exist yet, as a free slot (at plugin
-    /// start, so that later writes are all CAS writes).
+    /// start, so that later writes are all CAS writes). `<prefix>/ready`
+    /// records how many slots exist, so the first VM of a configuration that
+    /// needs no more slots than an earlier one creates none.
     pub fn init(&self, store: &mut impl Store) {
-        for slot in 0..self.slots {
+        let marker = format!("{}/ready", self.prefix);
+        let ready = store
+            .get(&marker)
+            .and_then(|(v, _)| std::str::from_utf8(&v).ok()?.parse::<u32>().ok())
+            .unwrap_or(0);
+        if ready >= self.slots {
+            return;
+        }
+        for slot in ready..self.slots {
             let key = self.slot_key(slot);
             if store.get(&key).is_none() {
                 store.set(&key, &[], None);
             }
         }
+        store.set(&marker, self.slots.to_string().as_bytes(), None);
     }
 }
 
@@ -136,11 +159,12 @@ pub fn acquire(
         cas_retries: 0,
         evicted: false,
     };
+    let key = format!("{}{key}", table.tag);
     for attempt in 0..max_tries {
         if attempt > 0 {
             out.cas_retries += 1;
         }
-        match try_once(store, table, key, limits, now_ns) {
+        match try_once(store, table, &key, limits, now_ns) {
             Some((decision, evicted)) => {
                 out.decision = Some(decision);
                 out.evicted = evicted;

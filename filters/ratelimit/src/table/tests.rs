@@ -53,6 +53,7 @@ fn table(slots: u32) -> (Map, Table) {
     let t = Table {
         prefix: "ns/0".into(),
         slots,
+        tag: "c1|".into(),
     };
     t.init(&mut m);
     (m, t)
@@ -90,8 +91,12 @@ fn encoding_round_trips_and_rejects_garbage() {
 #[test]
 fn init_creates_free_slots_once() {
     let (mut m, t) = table(8);
-    assert_eq!(m.data.len(), 8);
-    assert!(m.data.values().all(|(v, _)| v.is_empty()));
+    assert_eq!(m.data.len(), 8 + 1, "eight slots and the marker");
+    assert_eq!(m.data["ns/0/ready"].0, b"8");
+    assert!(m
+        .data
+        .iter()
+        .all(|(k, (v, _))| k.ends_with("/ready") || v.is_empty()));
     m.data.insert(
         "ns/0/3".into(),
         (
@@ -116,7 +121,11 @@ fn keys_have_their_own_buckets() {
     assert_eq!(allowed(&mut m, &t, "a", &l, T0, 5), 3);
     assert_eq!(allowed(&mut m, &t, "b", &l, T0, 5), 3);
     assert_eq!(allowed(&mut m, &t, "a", &l, T0 + S, 5), 3);
-    let used = m.data.values().filter(|(v, _)| !v.is_empty()).count();
+    let used = m
+        .data
+        .iter()
+        .filter(|(k, (v, _))| !k.ends_with("/ready") && !v.is_empty())
+        .count();
     assert_eq!(used, 2);
 }
 
@@ -167,6 +176,7 @@ fn missing_slot_is_created_then_used() {
     let t = Table {
         prefix: "ns/1".into(),
         slots: 4,
+        tag: "c1|".into(),
     };
     let o = acquire(&mut m, &t, "k", &limits(1), T0, 64);
     assert!(o.decision.is_some_and(|d| d.allowed));
@@ -191,5 +201,52 @@ fn many_keys_stay_within_the_table() {
         let o = acquire(&mut m, &t, &format!("key-{i}"), &l, T0 + i, 64);
         assert!(o.decision.is_some());
     }
-    assert_eq!(m.data.len(), 32);
+    assert_eq!(m.data.len(), 32 + 1);
+}
+
+/// Configurations follow each other on the same slots (ECDS, LDS, Istio
+/// pushes): shared data stays at the largest configuration's size, a new
+/// configuration starts from full buckets, and its keys take the old
+/// configuration's slots without counting evictions of live keys.
+#[test]
+fn configurations_share_slots_but_never_buckets() {
+    let mut m = Map::default();
+    let l = limits(2);
+    let config = |n: u32, slots: u32| Table {
+        prefix: "ns/0".into(),
+        slots,
+        tag: format!("c{n}|"),
+    };
+    for n in 0..100u32 {
+        let t = config(n, 16 + n % 4);
+        t.init(&mut m);
+        for k in 0..40 {
+            let key = format!("key-{k}");
+            let now = T0 + u64::from(n) * S / 1000 + k;
+            // Each configuration sees its own full bucket for every key.
+            assert_eq!(allowed(&mut m, &t, &key, &l, now, 3), 2, "config {n} {key}");
+        }
+    }
+    assert_eq!(m.data.len(), 19 + 1, "the largest configuration's slots");
+    // Two live configurations keep separate buckets on one table.
+    let (a, b) = (config(200, 16), config(201, 16));
+    assert_eq!(allowed(&mut m, &a, "k", &l, T0 + 500 * S, 2), 2);
+    assert_eq!(allowed(&mut m, &b, "k", &l, T0 + 500 * S, 3), 2);
+    assert_eq!(allowed(&mut m, &a, "k", &l, T0 + 500 * S, 1), 0);
+}
+
+#[test]
+fn a_larger_configuration_adds_only_its_extra_slots() {
+    let (mut m, _) = table(4);
+    let before: Vec<u32> = (0..4).map(|i| m.data[&format!("ns/0/{i}")].1).collect();
+    let t = Table {
+        prefix: "ns/0".into(),
+        slots: 6,
+        tag: "c2|".into(),
+    };
+    t.init(&mut m);
+    let after: Vec<u32> = (0..4).map(|i| m.data[&format!("ns/0/{i}")].1).collect();
+    assert_eq!(before, after, "existing slots untouched");
+    assert_eq!(m.data.len(), 6 + 1);
+    assert_eq!(m.data["ns/0/ready"].0, b"6");
 }
