@@ -117,7 +117,11 @@ fn wait_stat(envoy: &Envoy, name: &str, want: u64) -> Duration {
 type Seen = [Option<bool>; 3];
 
 fn request(client: usize, n: u64) -> Request {
-    let key = if n.is_multiple_of(2) { "key-old" } else { "key-new" };
+    let key = if n.is_multiple_of(2) {
+        "key-old"
+    } else {
+        "key-new"
+    };
     Request::get(&format!("/api/{client}/{n}"))
         .header("x-api-key", key)
         .header("x-client", &format!("c{client}"))

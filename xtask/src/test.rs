@@ -134,9 +134,11 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
             println!("FAILED (Istio-shaped): no traffic test passed");
         }
         ok &= pass.check(&opts, Some("Istio-shaped")) && ran;
-        lines.push(pass.summary(
-            "the filters' suites delivered as istiod does, by ECDS (TOLLGATE_ISTIO=1)",
-        ));
+        lines.push(
+            pass.summary(
+                "the filters' suites delivered as istiod does, by ECDS (TOLLGATE_ISTIO=1)",
+            ),
+        );
     }
     if run_docker {
         let docker = DockerTarget::start(&envoy_bin)?;
