@@ -159,6 +159,12 @@ def main():
         b"\x08\x02\x12\x00\x12\x00",
         b"\xff\xff\xff",
         struct.pack("<QQQ", 1, 2, 3) + b"key",
+        # Bucket records: version 2 (credit u128, time u64, key), version 1
+        # (tokens u32, last fill u64, key), an unknown version.
+        b"\x02" + struct.pack("<QQQ", 7_000_000_000, 0, 1_795_595_400_000_000_000) + b"k:1",
+        b"\x02" + struct.pack("<QQQ", 2**64 - 1, 2**64 - 1, 2**64 - 1),
+        b"\x01" + struct.pack("<IQ", 3, 1_795_595_400_000_000_000) + b"key",
+        b"\x03" + struct.pack("<QQQ", 1, 2, 3) + b"key",
     ])
 
     write("ext_authz_verdict", [

@@ -3,7 +3,8 @@
 //!
 //! ```json
 //! {
-//!   "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "1s"},
+//!   "token_bucket": {"max_tokens": 100, "tokens_per_fill": 100, "fill_interval": "1s",
+//!                    "refill": "CONTINUOUS"},
 //!   "descriptors": [
 //!     {"name": "per_key", "match": RequestMatch,
 //!      "key": [{"request_headers": {"header_name": "x-api-key"}}],
@@ -24,7 +25,7 @@
 //! without a `token_bucket` are sent to the rate-limit service; those with
 //! one stay local limits, checked first.
 
-use crate::bucket::Limits;
+use crate::bucket::{Limits, Refill};
 use crate::percent::Fraction;
 use crate::service::{RawService, Service};
 use serde::Deserialize;
@@ -109,7 +110,7 @@ pub enum HeaderMode {
     Off,
 }
 
-/// Envoy's `token_bucket`.
+/// Envoy's `token_bucket`, plus `refill` (Tollgate's).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTokenBucket {
@@ -117,6 +118,18 @@ struct RawTokenBucket {
     #[serde(default)]
     tokens_per_fill: Option<Positive>,
     fill_interval: Duration,
+    #[serde(default)]
+    refill: RawRefill,
+}
+
+/// `token_bucket.refill`: `CONTINUOUS` (default, Envoy's) or `INTERVAL`.
+#[derive(Deserialize, Default)]
+enum RawRefill {
+    #[default]
+    #[serde(rename = "CONTINUOUS")]
+    Continuous,
+    #[serde(rename = "INTERVAL")]
+    Interval,
 }
 
 #[derive(Deserialize)]
@@ -144,6 +157,10 @@ impl From<RawTokenBucket> for TokenBucket {
             max_tokens: r.max_tokens.0,
             tokens_per_fill: r.tokens_per_fill.map_or(1, |p| p.0),
             fill_interval_ns: r.fill_interval.nanos,
+            refill: match r.refill {
+                RawRefill::Continuous => Refill::Continuous,
+                RawRefill::Interval => Refill::Interval,
+            },
         })
     }
 }

@@ -4,6 +4,8 @@
 //! `on_grpc_call_response`. Envoy ends the call at `timeout` (the callback
 //! then carries a gRPC error), so a request never waits longer.
 
+use crate::bucket::{Limits, View};
+use crate::config::HeaderMode;
 use crate::descriptor::{self, Selected};
 use crate::global::{self, Verdict};
 use crate::{headers, rls, table, HostStore, Plugin, Stats, MAX_TRIES};
@@ -28,6 +30,20 @@ pub struct Filter {
     response: Vec<(String, String)>,
     /// The outstanding rate-limit service call.
     pending: Option<u32>,
+    /// The local bucket whose headers the response gets, computed when the
+    /// response headers pass (as Envoy does); `None` once answered locally.
+    local: Option<LocalHeaders>,
+}
+
+/// Where the local bucket's headers come from at response time.
+struct LocalHeaders {
+    descriptor: Option<usize>,
+    slot: u32,
+    key: String,
+    limits: Limits,
+    /// The bucket just after the decision: used if the slot no longer
+    /// holds the key when the response passes.
+    decided: View,
 }
 
 /// What the local bucket decided.
@@ -60,6 +76,7 @@ impl Filter {
             stats,
             response: Vec::new(),
             pending: None,
+            local: None,
         }
     }
 
@@ -95,17 +112,22 @@ impl Filter {
             ));
             return Local::Answered;
         };
-        let values = headers::values(config.response_headers, sel.name, &sel.limits, &decision);
         if decision.allowed {
             if count_allowed {
                 self.stats.allowed.inc();
             }
         } else if config.filter_enforced.admits(draw) {
             self.stats.limited.inc();
+            let values = headers::values(
+                config.response_headers,
+                sel.name,
+                &sel.limits,
+                &decision.view,
+            );
             let reply = values.into_iter().fold(
                 LocalReply::too_many_requests(
                     "rate limit exceeded",
-                    headers::retry_after(&decision),
+                    headers::retry_after(&decision.view),
                 ),
                 |r, (n, v)| r.with_header(n, v),
             );
@@ -114,11 +136,44 @@ impl Filter {
         } else {
             self.stats.shadow_limited.inc();
         }
-        self.response = values
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect();
+        if config.response_headers != HeaderMode::Off {
+            self.local = out.slot.map(|slot| LocalHeaders {
+                descriptor: sel.descriptor,
+                slot,
+                key: sel.key.clone(),
+                limits: sel.limits,
+                decided: decision.view,
+            });
+        }
         Local::Pass
+    }
+
+    /// The local bucket's headers at response time: the bucket re-read (no
+    /// write), so they count refill and other requests since the decision,
+    /// as Envoy's do.
+    fn local_headers(&mut self) -> Vec<(&'static str, String)> {
+        let (Some(local), Some(plugin)) = (self.local.take(), self.plugin.as_ref()) else {
+            return Vec::new();
+        };
+        let config = &plugin.config;
+        let view = plugin
+            .table(local.descriptor)
+            .and_then(|t| {
+                table::peek(
+                    &HostStore,
+                    t,
+                    local.slot,
+                    &local.key,
+                    &local.limits,
+                    now_ns(),
+                )
+            })
+            .unwrap_or(local.decided);
+        let name = match local.descriptor {
+            Some(i) => config.descriptors.get(i).map_or("", |d| d.name.as_str()),
+            None => "default",
+        };
+        headers::values(config.response_headers, name, &local.limits, &view)
     }
 
     /// Sends the descriptors to the service; pauses until it answers.
@@ -170,6 +225,7 @@ impl Filter {
                 log::warn!("tollgate.ratelimit: rate-limit service failed ({reason}); denying");
             }
             self.response.clear();
+            self.local = None;
             host::send_reply(&reply);
             return Action::Pause;
         }
@@ -300,8 +356,12 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        if !self.response.is_empty() {
+        let local = self.local_headers();
+        if !local.is_empty() || !self.response.is_empty() {
             let mut h = HostHeaders::response();
+            for (name, value) in &local {
+                h.set(name, value);
+            }
             for (name, value) in std::mem::take(&mut self.response) {
                 h.set(&name, &value);
             }

@@ -1,31 +1,41 @@
-//! The rate-limit headers a response carries, allowed or limited.
+//! The rate-limit headers a response carries, allowed or limited, from a
+//! [`View`] of the bucket.
 //!
 //! - `DRAFT_VERSION_03` (Envoy's `x-ratelimit-*`): `x-ratelimit-limit`
-//!   (`max_tokens`), `x-ratelimit-remaining` (tokens left after this
-//!   request), `x-ratelimit-reset` (seconds until the next fill).
+//!   (`max_tokens`), `x-ratelimit-remaining` (whole tokens left),
+//!   `x-ratelimit-reset`. Continuous refill, as Envoy 1.40 reports it: `0`
+//!   while a token is left, else the seconds until the next token, rounded
+//!   up. Interval refill: the seconds until the next fill, rounded up, at
+//!   least 1.
 //! - `IETF` (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy:
 //!   "<name>";q=<max_tokens>;w=<seconds an empty bucket takes to fill>` and
-//!   `RateLimit: "<name>";r=<remaining>;t=<seconds until the next fill>`.
+//!   `RateLimit: "<name>";r=<remaining>;t=<seconds until one more token>`
+//!   (rounded up, at least 1).
 //! - `OFF`: none.
-//!
-//! Seconds are rounded up and at least 1.
 
-use crate::bucket::{ceil_secs, Decision, Limits};
+use crate::bucket::{ceil_secs, Limits, Refill, View};
 use crate::config::HeaderMode;
+
+/// `x-ratelimit-reset` for `view`.
+pub fn reset(limits: &Limits, view: &View) -> u64 {
+    match limits.refill {
+        Refill::Continuous if view.remaining >= 1 => 0,
+        _ => ceil_secs(view.wait_ns),
+    }
+}
 
 pub fn values(
     mode: HeaderMode,
     name: &str,
     limits: &Limits,
-    d: &Decision,
+    view: &View,
 ) -> Vec<(&'static str, String)> {
-    let reset = ceil_secs(d.next_fill_ns);
     match mode {
         HeaderMode::Off => vec![],
         HeaderMode::DraftVersion03 => vec![
             ("x-ratelimit-limit", limits.max_tokens.to_string()),
-            ("x-ratelimit-remaining", d.remaining.to_string()),
-            ("x-ratelimit-reset", reset.to_string()),
+            ("x-ratelimit-remaining", view.remaining.to_string()),
+            ("x-ratelimit-reset", reset(limits, view).to_string()),
         ],
         HeaderMode::Ietf => vec![
             (
@@ -38,16 +48,20 @@ pub fn values(
             ),
             (
                 "ratelimit",
-                format!("\"{name}\";r={};t={reset}", d.remaining),
+                format!(
+                    "\"{name}\";r={};t={}",
+                    view.remaining,
+                    ceil_secs(view.wait_ns)
+                ),
             ),
         ],
     }
 }
 
-/// `Retry-After` for a denied request: seconds until the next fill, at
-/// least 1 (a fill always adds at least one token).
-pub fn retry_after(d: &Decision) -> u64 {
-    ceil_secs(d.next_fill_ns)
+/// `Retry-After` for a denied request: seconds until the next token (or
+/// fill), rounded up, at least 1.
+pub fn retry_after(view: &View) -> u64 {
+    ceil_secs(view.wait_ns)
 }
 
 #[cfg(test)]
@@ -57,16 +71,21 @@ mod tests {
 
     const S: u64 = 1_000_000_000;
 
+    fn limits(max: u32, per_fill: u32, interval: u64, refill: Refill) -> Limits {
+        Limits {
+            max_tokens: max,
+            tokens_per_fill: per_fill,
+            fill_interval_ns: interval,
+            refill,
+        }
+    }
+
     #[test]
-    fn all_modes() {
-        let l = Limits {
-            max_tokens: 10,
-            tokens_per_fill: 3,
-            fill_interval_ns: 2 * S,
-        };
+    fn interval_mode() {
+        let l = limits(10, 3, 2 * S, Refill::Interval);
         let d = take(None, &l, 5 * S);
         assert_eq!(
-            values(HeaderMode::DraftVersion03, "n", &l, &d),
+            values(HeaderMode::DraftVersion03, "n", &l, &d.view),
             vec![
                 ("x-ratelimit-limit", "10".to_string()),
                 ("x-ratelimit-remaining", "9".to_string()),
@@ -74,34 +93,79 @@ mod tests {
             ]
         );
         assert_eq!(
-            values(HeaderMode::Ietf, "per_key", &l, &d),
+            values(HeaderMode::Ietf, "per_key", &l, &d.view),
             vec![
                 ("ratelimit-policy", "\"per_key\";q=10;w=8".to_string()),
                 ("ratelimit", "\"per_key\";r=9;t=2".to_string()),
             ]
         );
-        assert!(values(HeaderMode::Off, "n", &l, &d).is_empty());
+        assert!(values(HeaderMode::Off, "n", &l, &d.view).is_empty());
     }
 
     #[test]
+    fn continuous_mode_reports_as_envoy() {
+        // 3 per 60 s: a token every 20 s.
+        let l = limits(3, 3, 60 * S, Refill::Continuous);
+        let mut st = None;
+        let mut resets = vec![];
+        for _ in 0..3 {
+            let d = take(st, &l, 0);
+            st = Some(d.state);
+            resets.push(
+                values(HeaderMode::DraftVersion03, "n", &l, &d.view)[2]
+                    .1
+                    .clone(),
+            );
+        }
+        // 0 while a token is left; once empty, seconds to the next token.
+        assert_eq!(resets, ["0", "0", "20"]);
+        let denied = take(st, &l, 5 * S + 1);
+        assert!(!denied.allowed);
+        assert_eq!(reset(&l, &denied.view), 15);
+        assert_eq!(retry_after(&denied.view), 15);
+        let denied = take(st, &l, 5 * S - 1);
+        assert_eq!(reset(&l, &denied.view), 16, "rounded up");
+        // IETF: w is the time an empty bucket takes to fill (60 s), t the
+        // time to one more token.
+        assert_eq!(
+            values(HeaderMode::Ietf, "p", &l, &denied.view),
+            vec![
+                ("ratelimit-policy", "\"p\";q=3;w=60".to_string()),
+                ("ratelimit", "\"p\";r=0;t=16".to_string()),
+            ]
+        );
+        // 3 per 2 s: under a second to each token.
+        let l = limits(3, 3, 2 * S, Refill::Continuous);
+        let d = take(
+            Some(State {
+                credit: 0,
+                at_ns: 0,
+            }),
+            &l,
+            S / 10,
+        );
+        assert!(!d.allowed);
+        assert_eq!(reset(&l, &d.view), 1);
+        assert_eq!(retry_after(&d.view), 1);
+    }
+
+    use crate::bucket::State;
+
+    #[test]
     fn retry_after_rounds_up() {
-        let l = Limits {
-            max_tokens: 1,
-            tokens_per_fill: 1,
-            fill_interval_ns: 1_500_000_000,
-        };
+        let l = limits(1, 1, 1_500_000_000, Refill::Interval);
         let first = take(None, &l, 0);
         let denied = take(Some(first.state), &l, 1);
         assert!(!denied.allowed);
-        assert_eq!(retry_after(&denied), 2);
+        assert_eq!(retry_after(&denied.view), 2);
         let l = Limits {
             fill_interval_ns: S / 10,
             ..l
         };
         let denied = take(Some(take(None, &l, 0).state), &l, 0);
-        assert_eq!(retry_after(&denied), 1);
+        assert_eq!(retry_after(&denied.view), 1);
         assert_eq!(
-            values(HeaderMode::DraftVersion03, "n", &l, &denied)[2].1,
+            values(HeaderMode::DraftVersion03, "n", &l, &denied.view)[2].1,
             "1"
         );
     }

@@ -21,16 +21,24 @@
 //!   first that holds its key.
 //! - A new key takes the first empty slot of its window; when none is empty,
 //!   the first whose bucket is full again (idle for a whole refill: exactly a
-//!   fresh bucket, so nothing is lost); when none is, the least recently
-//!   filled bucket is evicted (`keys_evicted`): that key starts again from a
-//!   full bucket, so eviction can only make a limit more lenient, and only
-//!   when more than `WAYS` keys of one window are active at once.
+//!   fresh bucket, so nothing is lost) or that holds a record of an unknown
+//!   version; when none is, an active bucket is evicted (`keys_evicted`):
+//!   under continuous refill the one closest to full (the fewest tokens
+//!   forgiven), under interval refill the least recently filled. That key
+//!   starts again from a full bucket, so eviction can only make a limit
+//!   more lenient, and only when more than `WAYS` keys of one window are
+//!   active at once.
+//! - Records are versioned: version 2 (`[2][credit u128][at_ns u64][key]`,
+//!   both refill rules) is written; version 1 (`[1][tokens u32]
+//!   [last_fill_ns u64][key]`, earlier modules) is read and rewritten as
+//!   version 2 on its next use; a record of any other version is never read
+//!   as a bucket (a newer module's), and its slot may be reused.
 //! - Every write is a CAS against the version read; a lost race re-reads
 //!   and retries, up to `max_tries` attempts. A denied request writes
 //!   nothing (a refill is a pure function of time), so limited traffic adds
 //!   no contention.
 
-use crate::bucket::{self, Decision, Limits, State};
+use crate::bucket::{self, Decision, Limits, State, View};
 
 /// Slots a key may occupy.
 pub const WAYS: u32 = 4;
@@ -64,35 +72,113 @@ pub struct Outcome {
     pub cas_retries: u32,
     /// True when an active bucket of another key was evicted.
     pub evicted: bool,
+    /// The slot that holds the key's bucket after the decision.
+    pub slot: Option<u32>,
 }
 
-const VERSION: u8 = 1;
+/// The record this module writes: `[2][credit u128 LE][at_ns u64 LE][key]`.
+const VERSION: u8 = 2;
+/// The record of earlier modules (whole-interval buckets):
+/// `[1][tokens u32 LE][last_fill_ns u64 LE][key]`, still read.
+const VERSION_1: u8 = 1;
 
-/// `[1][tokens u32 LE][last_fill_ns u64 LE][key bytes]`; empty is a free slot.
+/// A bucket as a slot holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// This module's record.
+    Credit(State),
+    /// A record of an earlier module: whole tokens at its last fill.
+    Tokens { tokens: u32, last_fill_ns: u64 },
+}
+
+impl Stored {
+    /// The bucket under `limits`. A version-1 record becomes its tokens at
+    /// its last fill (continuous refill then accrues from there: at most
+    /// one interval's tokens early, once, when a module is upgraded in a
+    /// running Envoy).
+    pub fn state(self, limits: &Limits) -> State {
+        match self {
+            Stored::Credit(s) => s,
+            Stored::Tokens {
+                tokens,
+                last_fill_ns,
+            } => State {
+                credit: u128::from(tokens)
+                    .saturating_mul(u128::from(limits.fill_interval_ns.max(1))),
+                at_ns: last_fill_ns,
+            },
+        }
+    }
+}
+
+/// What a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot<'a> {
+    /// Empty, or a record of a known version that does not parse.
+    Free,
+    /// A record of a version this module does not know (a newer module in
+    /// the same Envoy): never read as a bucket; reused like a full bucket.
+    Foreign,
+    /// A key and its bucket.
+    Bucket(&'a [u8], Stored),
+}
+
+/// This module's record of `key`'s bucket; empty is a free slot.
 pub fn encode(key: &str, state: State) -> Vec<u8> {
-    let mut v = Vec::with_capacity(13 + key.len());
+    let mut v = Vec::with_capacity(25 + key.len());
     v.push(VERSION);
-    v.extend_from_slice(&state.tokens.to_le_bytes());
-    v.extend_from_slice(&state.last_fill_ns.to_le_bytes());
+    v.extend_from_slice(&state.credit.to_le_bytes());
+    v.extend_from_slice(&state.at_ns.to_le_bytes());
     v.extend_from_slice(key.as_bytes());
     v
 }
 
-/// The key and bucket of a slot; `None` for a free or unreadable slot.
-pub fn decode(v: &[u8]) -> Option<(&[u8], State)> {
-    let (&version, rest) = v.split_first()?;
-    if version != VERSION {
-        return None;
-    }
+/// A version-1 record (what earlier modules wrote), for tests.
+pub fn encode_v1(key: &str, tokens: u32, last_fill_ns: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(13 + key.len());
+    v.push(VERSION_1);
+    v.extend_from_slice(&tokens.to_le_bytes());
+    v.extend_from_slice(&last_fill_ns.to_le_bytes());
+    v.extend_from_slice(key.as_bytes());
+    v
+}
+
+fn le_u64(b: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(b.try_into().ok()?))
+}
+
+fn decode_v2(rest: &[u8]) -> Option<(&[u8], Stored)> {
+    let credit = u128::from_le_bytes(rest.get(..16)?.try_into().ok()?);
+    let at_ns = le_u64(rest.get(16..24)?)?;
+    Some((rest.get(24..)?, Stored::Credit(State { credit, at_ns })))
+}
+
+fn decode_v1(rest: &[u8]) -> Option<(&[u8], Stored)> {
     let tokens = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
-    let last_fill_ns = u64::from_le_bytes(rest.get(4..12)?.try_into().ok()?);
+    let last_fill_ns = le_u64(rest.get(4..12)?)?;
     Some((
         rest.get(12..)?,
-        State {
+        Stored::Tokens {
             tokens,
             last_fill_ns,
         },
     ))
+}
+
+/// What slot value `v` holds.
+pub fn decode(v: &[u8]) -> Slot<'_> {
+    let Some((&version, rest)) = v.split_first() else {
+        return Slot::Free;
+    };
+    let parsed = match version {
+        VERSION => decode_v2(rest),
+        VERSION_1 => decode_v1(rest),
+        _ => return Slot::Foreign,
+    };
+    match parsed {
+        Some((key, stored)) => Slot::Bucket(key, stored),
+        None => Slot::Free,
+    }
 }
 
 /// 64-bit FNV-1a.
@@ -103,6 +189,11 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 impl Table {
+    /// `key` as this table stores it: behind its configuration's tag.
+    pub fn tagged(&self, key: &str) -> String {
+        format!("{}{key}", self.tag)
+    }
+
     pub fn slot_key(&self, slot: u32) -> String {
         format!("{}/{slot}", self.prefix)
     }
@@ -140,8 +231,10 @@ impl Table {
 
 enum Victim {
     Free,
+    /// A full bucket, or a foreign record.
     Full,
-    Active(u64),
+    /// An active bucket and its [`State::eviction_rank`].
+    Active(u128),
 }
 
 /// Takes one token for `key` at `now_ns`, retrying lost CAS races up to
@@ -158,16 +251,18 @@ pub fn acquire(
         decision: None,
         cas_retries: 0,
         evicted: false,
+        slot: None,
     };
-    let key = format!("{}{key}", table.tag);
+    let key = table.tagged(key);
     for attempt in 0..max_tries {
         if attempt > 0 {
             out.cas_retries += 1;
         }
         match try_once(store, table, &key, limits, now_ns) {
-            Some((decision, evicted)) => {
+            Some((decision, evicted, slot)) => {
                 out.decision = Some(decision);
                 out.evicted = evicted;
+                out.slot = Some(slot);
                 return out;
             }
             None => continue,
@@ -183,9 +278,9 @@ fn try_once(
     key: &str,
     limits: &Limits,
     now: u64,
-) -> Option<(Decision, bool)> {
-    // (slot key, cas, kind) of the best place for a new key.
-    let mut victim: Option<(String, u32, Victim)> = None;
+) -> Option<(Decision, bool, u32)> {
+    // (slot, slot key, cas, kind) of the best place for a new key.
+    let mut victim: Option<(u32, String, u32, Victim)> = None;
     for slot in table.window(key) {
         let slot_key = table.slot_key(slot);
         let Some((value, cas)) = store.get(&slot_key) else {
@@ -195,35 +290,66 @@ fn try_once(
             return None;
         };
         let kind = match decode(&value) {
-            Some((k, state)) if k == key.as_bytes() => {
-                let d = bucket::take(Some(state), limits, now);
-                if d.changed && !store.set(&slot_key, &encode(key, d.state), Some(cas)) {
+            Slot::Bucket(k, stored) if k == key.as_bytes() => {
+                let d = bucket::take(Some(stored.state(limits)), limits, now);
+                // A version-1 record is rewritten in this module's format
+                // even when nothing else changed.
+                let rewrite = d.changed || matches!(stored, Stored::Tokens { .. });
+                if rewrite && !store.set(&slot_key, &encode(key, d.state), Some(cas)) {
                     return None;
                 }
-                return Some((d, false));
+                return Some((d, false, slot));
             }
-            None => Victim::Free,
-            Some((_, state)) if state.is_full(limits, now) => Victim::Full,
-            Some((_, state)) => Victim::Active(state.last_fill_ns),
+            Slot::Free => Victim::Free,
+            Slot::Foreign => Victim::Full,
+            Slot::Bucket(_, stored) => {
+                let state = stored.state(limits);
+                if state.is_full(limits, now) {
+                    Victim::Full
+                } else {
+                    Victim::Active(state.eviction_rank(limits, now))
+                }
+            }
         };
         let better = match (&victim, &kind) {
             (None, _) => true,
-            (Some((_, _, Victim::Free)), _) => false,
+            (Some((_, _, _, Victim::Free)), _) => false,
             (Some(_), Victim::Free) => true,
-            (Some((_, _, Victim::Full)), _) => false,
+            (Some((_, _, _, Victim::Full)), _) => false,
             (Some(_), Victim::Full) => true,
-            (Some((_, _, Victim::Active(old))), Victim::Active(t)) => t < old,
+            (Some((_, _, _, Victim::Active(old))), Victim::Active(r)) => r < old,
         };
         if better {
-            victim = Some((slot_key, cas, kind));
+            victim = Some((slot, slot_key, cas, kind));
         }
     }
-    let (slot_key, cas, kind) = victim?;
+    let (slot, slot_key, cas, kind) = victim?;
     let d = bucket::take(None, limits, now);
     if !store.set(&slot_key, &encode(key, d.state), Some(cas)) {
         return None;
     }
-    Some((d, matches!(kind, Victim::Active(_))))
+    Some((d, matches!(kind, Victim::Active(_)), slot))
+}
+
+/// `key`'s bucket in `slot` at `now_ns`, read without a write (the
+/// rate-limit headers when the response passes, as Envoy computes them);
+/// `None` when the slot no longer holds `key`.
+pub fn peek(
+    store: &impl Store,
+    table: &Table,
+    slot: u32,
+    key: &str,
+    limits: &Limits,
+    now_ns: u64,
+) -> Option<View> {
+    let (value, _) = store.get(&table.slot_key(slot))?;
+    let key = table.tagged(key);
+    match decode(&value) {
+        Slot::Bucket(k, stored) if k == key.as_bytes() => {
+            Some(stored.state(limits).view(limits, now_ns))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ fn minimal_and_full() {
         Some(Limits {
             max_tokens: 20,
             tokens_per_fill: 1,
-            fill_interval_ns: 1_000_000_000
+            fill_interval_ns: 1_000_000_000,
+            refill: Refill::Continuous,
         })
     );
     assert!(c.descriptors.is_empty());
@@ -31,7 +32,8 @@ fn minimal_and_full() {
         br#"{
       "descriptors": [{"name": "by-key", "match": {"methods": ["POST"]},
                        "key": [{"request_headers": {"header_name": "x-api-key"}}],
-                       "token_bucket": {"max_tokens": 3, "tokens_per_fill": 2, "fill_interval": "500ms"}}],
+                       "token_bucket": {"max_tokens": 3, "tokens_per_fill": 2, "fill_interval": "500ms",
+                                        "refill": "INTERVAL"}}],
       "identity_header": "X-User",
       "max_keys": 10,
       "filter_enabled": {"default_value": {"numerator": 50}},
@@ -48,7 +50,8 @@ fn minimal_and_full() {
         Some(Limits {
             max_tokens: 3,
             tokens_per_fill: 2,
-            fill_interval_ns: 500_000_000
+            fill_interval_ns: 500_000_000,
+            refill: Refill::Interval,
         })
     );
     assert_eq!(c.identity_header.as_str(), "x-user");
@@ -97,6 +100,11 @@ fn errors_name_the_field() {
             r#"{"token_bucket": {"max_tokens": 1}}"#,
             "token_bucket",
             "missing field `fill_interval`",
+        ),
+        (
+            r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s", "refill": "continuous"}}"#,
+            "token_bucket.refill",
+            "unknown variant",
         ),
         (
             r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s", "burst": 2}}"#,

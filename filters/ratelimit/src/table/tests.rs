@@ -1,4 +1,5 @@
 use super::*;
+use crate::bucket::Refill;
 use std::collections::HashMap;
 
 const S: u64 = 1_000_000_000;
@@ -40,11 +41,22 @@ impl Store for Map {
     }
 }
 
+/// The table's mechanics, on whole-interval buckets (easy to count).
 fn limits(max: u32) -> Limits {
     Limits {
         max_tokens: max,
         tokens_per_fill: max,
         fill_interval_ns: S,
+        refill: Refill::Interval,
+    }
+}
+
+fn continuous(max: u32, per_fill: u32, interval: u64) -> Limits {
+    Limits {
+        max_tokens: max,
+        tokens_per_fill: per_fill,
+        fill_interval_ns: interval,
+        refill: Refill::Continuous,
     }
 }
 
@@ -72,20 +84,89 @@ fn allowed(m: &mut Map, t: &Table, key: &str, l: &Limits, now: u64, n: u32) -> u
 #[test]
 fn encoding_round_trips_and_rejects_garbage() {
     let st = State {
-        tokens: 7,
-        last_fill_ns: T0,
+        credit: 7 * u128::from(S) + 12_345,
+        at_ns: T0,
     };
     let v = encode("k:1", st);
-    assert_eq!(decode(&v), Some((&b"k:1"[..], st)));
-    assert_eq!(decode(&encode("", st)), Some((&b""[..], st)));
+    assert_eq!(v[0], 2);
+    assert_eq!(decode(&v), Slot::Bucket(&b"k:1"[..], Stored::Credit(st)));
+    assert_eq!(
+        decode(&encode("", st)),
+        Slot::Bucket(&b""[..], Stored::Credit(st))
+    );
     for bad in [
         &[][..],
         &[1][..],
+        &[2][..],
+        &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
         &[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
-        &v[..12],
+        &v[..24],
     ] {
-        assert_eq!(decode(bad), None, "{bad:?}");
+        assert_eq!(decode(bad), Slot::Free, "{bad:?}");
     }
+    // An unknown version (a newer module's record) is never a bucket.
+    for version in [0u8, 3, 9, 255] {
+        let mut other = v.clone();
+        other[0] = version;
+        assert_eq!(decode(&other), Slot::Foreign, "{version}");
+    }
+}
+
+#[test]
+fn version_1_records_are_read_and_rewritten() {
+    let v1 = encode_v1("k", 2, T0);
+    assert_eq!(
+        decode(&v1),
+        Slot::Bucket(
+            &b"k"[..],
+            Stored::Tokens {
+                tokens: 2,
+                last_fill_ns: T0
+            }
+        )
+    );
+    for l in [limits(5), continuous(5, 5, S)] {
+        let (mut m, t) = table(1);
+        // Stored behind the table's configuration tag, as keys are.
+        m.data
+            .insert("ns/0/0".into(), (encode_v1(&t.tagged("k"), 2, T0), 50));
+        // The 2 tokens it held are taken, then the bucket is empty (no
+        // refill at the same instant), and the slot is version 2 now.
+        assert_eq!(allowed(&mut m, &t, "k", &l, T0, 5), 2, "{l:?}");
+        assert!(matches!(
+            decode(&m.data["ns/0/0"].0),
+            Slot::Bucket(b"c1|k", Stored::Credit(_))
+        ));
+        assert!(!acquire(&mut m, &t, "k", &l, T0, 64).evicted);
+    }
+    // Even a denied request rewrites it (once).
+    let (mut m, t) = table(1);
+    m.data
+        .insert("ns/0/0".into(), (encode_v1(&t.tagged("k"), 0, T0), 50));
+    assert_eq!(allowed(&mut m, &t, "k", &limits(5), T0, 1), 0);
+    assert_eq!(m.data["ns/0/0"].0[0], 2);
+}
+
+#[test]
+fn foreign_records_are_never_read_as_buckets() {
+    let (mut m, t) = table(1);
+    let mut foreign = encode(
+        "k",
+        State {
+            credit: 0,
+            at_ns: T0,
+        },
+    );
+    foreign[0] = 3;
+    m.data.insert("ns/0/0".into(), (foreign, 50));
+    // Not the key's (empty) bucket: the slot is reused for a fresh one,
+    // and that is not counted as evicting an active bucket.
+    let o = acquire(&mut m, &t, "k", &limits(5), T0, 64);
+    assert!(o
+        .decision
+        .is_some_and(|d| d.allowed && d.view.remaining == 4));
+    assert!(!o.evicted);
+    assert_eq!(m.data["ns/0/0"].0[0], 2);
 }
 
 #[test]
@@ -103,8 +184,8 @@ fn init_creates_free_slots_once() {
             encode(
                 "x",
                 State {
-                    tokens: 1,
-                    last_fill_ns: 0,
+                    credit: 1,
+                    at_ns: 0,
                 },
             ),
             99,
@@ -249,4 +330,49 @@ fn a_larger_configuration_adds_only_its_extra_slots() {
     assert_eq!(before, after, "existing slots untouched");
     assert_eq!(m.data.len(), 6 + 1);
     assert_eq!(m.data["ns/0/ready"].0, b"6");
+}
+
+#[test]
+fn continuous_buckets_through_the_table() {
+    // The example through shared data: 3 per 60 s.
+    let (mut m, t) = table(64);
+    let l = continuous(3, 3, 60 * S);
+    assert_eq!(allowed(&mut m, &t, "k", &l, T0, 4), 3);
+    assert_eq!(allowed(&mut m, &t, "k", &l, T0 + 20 * S - 1, 1), 0);
+    assert_eq!(allowed(&mut m, &t, "k", &l, T0 + 20 * S, 2), 1);
+    assert_eq!(allowed(&mut m, &t, "k", &l, T0 + 40 * S, 2), 1);
+    // Peeking reads without writing, and sees refill since.
+    let o = acquire(&mut m, &t, "j", &l, T0, 64);
+    let slot = o.slot.expect("slot");
+    let before = m.next;
+    let v = peek(&m, &t, slot, "j", &l, T0 + 20 * S).expect("view");
+    assert_eq!(v.remaining, 3);
+    assert_eq!(m.next, before);
+    assert_eq!(peek(&m, &t, slot, "other", &l, T0), None);
+}
+
+/// Two workers sharing a bucket through CAS, their requests interleaved
+/// and racing, admit exactly what one bucket would.
+#[test]
+fn continuous_is_exact_across_workers_with_races() {
+    let l = continuous(5, 7, 3 * S);
+    let (mut shared, t) = table(1);
+    let mut alone = None;
+    let mut admitted = (0u32, 0u32);
+    let mut now = T0;
+    for i in 0..20_000u64 {
+        now += 1_000_000 + (i % 7) * 131_071;
+        // Every third request loses one race to the other worker first.
+        shared.interfere = u32::from(i % 3 == 0);
+        let o = acquire(&mut shared, &t, "", &l, now, 64);
+        admitted.0 += u32::from(o.decision.is_some_and(|d| d.allowed));
+        let d = bucket::take(alone, &l, now);
+        alone = Some(d.state);
+        admitted.1 += u32::from(d.allowed);
+    }
+    assert_eq!(admitted.0, admitted.1);
+    // 5 to start with, then 7 per 3 s.
+    let accrued = u128::from(now - T0) * 7 / u128::from(3 * S);
+    let left = alone.map_or(0, |s| s.view(&l, now).remaining);
+    assert_eq!(u128::from(admitted.1 + left), 5 + accrued);
 }
