@@ -54,11 +54,17 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
 
     // Its own directory: host builds (rustup's rustc) and wasm builds (maybe
     // Debian's rustc) would otherwise keep invalidating each other.
-    let target_dir = ws.target_dir.join("wasm");
+    let target_dir = |embeds: bool| {
+        ws.target_dir
+            .join(if embeds { "wasm-embed" } else { "wasm" })
+    };
     let started = Instant::now();
     // A module that embeds other filter crates (the `tollgate` chain) turns
     // their `module` feature off; built with them in one cargo run, feature
-    // unification would turn it back on. So: two runs.
+    // unification would turn it back on. So: two runs, each in its own
+    // target directory: a cdylib's output has no hash in its name, so with
+    // one directory each run overwrote the other's filter crates and every
+    // build compiled them twice.
     for embeds in [false, true] {
         let packages: Vec<&str> = ws
             .filters
@@ -73,7 +79,7 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
         cmd.current_dir(&ws.root)
             .args(["--target", toolchain::TARGET])
             .arg("--target-dir")
-            .arg(&target_dir);
+            .arg(target_dir(embeds));
         if profile == Profile::Release {
             cmd.arg("--release");
         }
@@ -92,9 +98,11 @@ pub fn run(ws: &Workspace, profile: Profile) -> Result<Vec<Module>> {
     };
     let dist = ws.dist();
     fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
-    let out_dir = target_dir.join(toolchain::TARGET).join(profile.dir());
     let mut modules = Vec::new();
     for filter in &ws.filters {
+        let out_dir = target_dir(filter.embeds)
+            .join(toolchain::TARGET)
+            .join(profile.dir());
         let built = out_dir.join(format!("{}.wasm", filter.artifact));
         let dest = dist.join(format!("{}.wasm", filter.name));
         let module = install_module(&filter.name, &built, &dest, wasm_opt.as_ref())?;

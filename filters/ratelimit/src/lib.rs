@@ -169,7 +169,9 @@ impl Root {
                 prefix: format!("{ns}/d{i}"),
                 slots: match (&d.limits, d.key.is_empty()) {
                     (None, _) => 0, // global only: no local bucket
-                    (Some(_), true) => 1,
+                    // Room for the buckets of other instances (one root
+                    // id, other configurations) beside this one's.
+                    (Some(_), true) => table::WAYS,
                     (Some(_), false) => config.max_keys,
                 },
                 tag: tag.clone(),
@@ -177,7 +179,7 @@ impl Root {
             .collect();
         tables.push(Table {
             prefix: format!("{ns}/default"),
-            slots: 1,
+            slots: table::WAYS,
             tag,
         });
         let mut store = HostStore;

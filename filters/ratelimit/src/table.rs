@@ -4,9 +4,11 @@
 //! `get_shared_data` / `set_shared_data`, tests with a map.
 //!
 //! - A limit keyed by request values owns `max_keys` slots
-//!   (`<namespace>/<limit>/<slot>`); a limit without key values owns one.
+//!   (`<namespace>/<limit>/<slot>`); a limit without key values owns [`WAYS`].
 //!   Memory is therefore bounded by configuration, whatever clients send
 //!   (shared data has no delete).
+//!   Unkeyed limits own more than one slot so that filter instances
+//!   sharing a table (one root id, other configurations) each keep theirs.
 //! - The slots outlive a configuration: the namespace is the filter's root
 //!   id, not its configuration, so a new configuration (every Istio
 //!   `pluginConfig` change, every ECDS or LDS update) reuses the slots of
@@ -15,7 +17,8 @@
 //!   tagged with its configuration's [`Table::tag`]: a key of another
 //!   configuration never matches, so a new configuration starts from full
 //!   buckets (as Envoy's local_ratelimit does when its filter configuration
-//!   is replaced), and the old records are reclaimed like idle keys.
+//!   is replaced), and another configuration's records are reclaimed
+//!   before any active bucket of this one, without counting an eviction.
 //! - A key lives in one of [`WAYS`] consecutive slots starting at
 //!   `fnv1a(key) % max_keys`. A request reads them in order and uses the
 //!   first that holds its key.
@@ -233,6 +236,10 @@ enum Victim {
     Free,
     /// A full bucket, or a foreign record.
     Full,
+    /// Another configuration's bucket (most often a replaced configuration's,
+    /// left behind): taken before any of this one's active buckets, and not
+    /// counted as an eviction. Its state means nothing under these limits.
+    Other,
     /// An active bucket and its [`State::eviction_rank`].
     Active(u128),
 }
@@ -302,6 +309,7 @@ fn try_once(
             }
             Slot::Free => Victim::Free,
             Slot::Foreign => Victim::Full,
+            Slot::Bucket(k, _) if !k.starts_with(table.tag.as_bytes()) => Victim::Other,
             Slot::Bucket(_, stored) => {
                 let state = stored.state(limits);
                 if state.is_full(limits, now) {
@@ -317,6 +325,8 @@ fn try_once(
             (Some(_), Victim::Free) => true,
             (Some((_, _, _, Victim::Full)), _) => false,
             (Some(_), Victim::Full) => true,
+            (Some((_, _, _, Victim::Other)), _) => false,
+            (Some(_), Victim::Other) => true,
             (Some((_, _, _, Victim::Active(old))), Victim::Active(r)) => r < old,
         };
         if better {

@@ -316,6 +316,36 @@ fn configurations_share_slots_but_never_buckets() {
     assert_eq!(allowed(&mut m, &a, "k", &l, T0 + 500 * S, 1), 0);
 }
 
+/// Two filter instances with one root id and unkeyed limits (the twin
+/// test's two listeners) share a table of WAYS slots and keep their own
+/// buckets; a replaced configuration's record is reclaimed first, without
+/// counting an eviction.
+#[test]
+fn unkeyed_limits_of_two_configurations_coexist() {
+    let mut m = Map::default();
+    let t = |tag: &str| Table {
+        prefix: "ns/default".into(),
+        slots: WAYS,
+        tag: tag.into(),
+    };
+    let (a, b) = (t("a|"), t("b|"));
+    a.init(&mut m);
+    let l = limits(3);
+    for round in 0..3 {
+        let now = T0 + round;
+        assert_eq!(allowed(&mut m, &a, "", &l, now, 1), 1, "a {round}");
+        assert_eq!(allowed(&mut m, &b, "", &l, now, 1), 1, "b {round}");
+    }
+    assert_eq!(
+        allowed(&mut m, &a, "", &l, T0 + 5, 1),
+        0,
+        "a's own bucket is empty"
+    );
+    let fresh = t("c|");
+    let o = acquire(&mut m, &fresh, "", &l, T0 + 6, 64);
+    assert!(o.decision.is_some_and(|d| d.allowed) && !o.evicted);
+}
+
 #[test]
 fn a_larger_configuration_adds_only_its_extra_slots() {
     let (mut m, _) = table(4);
