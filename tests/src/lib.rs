@@ -18,6 +18,7 @@ pub mod mix;
 pub mod one_vm;
 pub mod proc;
 pub mod pyjwt;
+pub mod real_upstream;
 pub mod reload;
 pub mod rls;
 pub mod tools;
