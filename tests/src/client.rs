@@ -176,8 +176,14 @@ pub fn h2_verbatim(port: u16, path: &[u8], headers: &[(String, String)]) -> Opti
     std::fs::create_dir_all(&dir).ok()?;
     let (head, body) = (dir.join("head"), dir.join("body"));
     let mut cmd = Command::new("curl");
-    cmd.args(["-sS", "--http2-prior-knowledge", "-m", "10", "--request-target"])
-        .arg(std::ffi::OsString::from_vec(path.to_vec()));
+    cmd.args([
+        "-sS",
+        "--http2-prior-knowledge",
+        "-m",
+        "10",
+        "--request-target",
+    ])
+    .arg(std::ffi::OsString::from_vec(path.to_vec()));
     for (n, v) in headers {
         cmd.arg("-H").arg(format!("{n}: {v}"));
     }

@@ -147,7 +147,10 @@ impl Upstream {
     /// `$uri` in the body, Apache's `REQUEST_URI` (escaped) in `x-uri`.
     pub fn reading(&self, r: &Response) -> Option<String> {
         match self.kind {
-            Kind::Nginx => r.text().split_once(' ').map(|(_, u)| u.trim_end().to_string()),
+            Kind::Nginx => r
+                .text()
+                .split_once(' ')
+                .map(|(_, u)| u.trim_end().to_string()),
             Kind::Apache => r.header("x-uri").map(String::from),
             Kind::Tomcat => None,
         }
@@ -224,10 +227,7 @@ http {{
         ),
     );
     let mut cmd = Command::new(bin);
-    cmd.arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(dir.join("nginx.conf"));
+    cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
     cmd
 }
 

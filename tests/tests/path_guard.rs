@@ -155,10 +155,10 @@ enum Setting {
 impl Setting {
     fn title(self) -> &'static str {
         match self {
-            Setting::EnvoyDefaults => {
-                "Envoy's defaults (normalize_path and merge_slashes unset)"
+            Setting::EnvoyDefaults => "Envoy's defaults (normalize_path and merge_slashes unset)",
+            Setting::EnvoyFiles => {
+                "envoy/*.yaml's settings (normalize_path: true, merge_slashes: true)"
             }
-            Setting::EnvoyFiles => "envoy/*.yaml's settings (normalize_path: true, merge_slashes: true)",
         }
     }
 }
@@ -208,7 +208,10 @@ impl Guard {
         let guarded = |requires: Value| json!([{"match": {"path": {"prefix": "/admin"}}, "requires": requires}]);
         let config = match self {
             Guard::Bare => return None,
-            Guard::Auth => ("auth", json!({"api_key": api_key, "rules": guarded(json!({"api_key": {}}))})),
+            Guard::Auth => (
+                "auth",
+                json!({"api_key": api_key, "rules": guarded(json!({"api_key": {}}))}),
+            ),
             Guard::AuthMatchNormalized => (
                 "auth",
                 json!({"api_key": api_key, "rules": guarded(json!({"api_key": {}})),
@@ -335,42 +338,37 @@ impl<'a> Rig<'a> {
         extra: &[(&str, &str)],
     ) -> Vec<Option<Response>> {
         let port = self.port(guard);
-        let mut headers = vec![("x-upstream".to_string(), self.target_name(target).to_string())];
+        let mut headers = vec![(
+            "x-upstream".to_string(),
+            self.target_name(target).to_string(),
+        )];
         headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-        match proto {
-            Proto::H1 => paths
-                .iter()
-                .map(|p| {
-                    let mut raw = b"GET ".to_vec();
-                    raw.extend_from_slice(p);
-                    raw.extend_from_slice(b" HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n");
-                    for (n, v) in &headers {
-                        raw.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
-                    }
-                    raw.extend_from_slice(b"\r\n");
-                    send_raw(port, &raw).ok()
-                })
-                .collect(),
-            // One curl per request; a few at a time.
-            Proto::H2 => std::thread::scope(|s| {
-                let chunks: Vec<_> = paths
-                    .chunks(paths.len().div_ceil(4).max(1))
-                    .map(|chunk| {
-                        let headers = &headers;
-                        s.spawn(move || {
-                            chunk
-                                .iter()
-                                .map(|p| h2_verbatim(port, p, headers))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                chunks
-                    .into_iter()
-                    .flat_map(|h| h.join().expect("curl thread"))
-                    .collect()
-            }),
-        }
+        let one = |p: &Vec<u8>| match proto {
+            Proto::H1 => {
+                let mut raw = b"GET ".to_vec();
+                raw.extend_from_slice(p);
+                raw.extend_from_slice(b" HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n");
+                for (n, v) in &headers {
+                    raw.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+                }
+                raw.extend_from_slice(b"\r\n");
+                send_raw(port, &raw).ok()
+            }
+            // One curl per request (see client::h2_verbatim).
+            Proto::H2 => h2_verbatim(port, p, &headers),
+        };
+        // A few at a time, answers in order.
+        std::thread::scope(|s| {
+            let one = &one;
+            let chunks: Vec<_> = paths
+                .chunks(paths.len().div_ceil(4).max(1))
+                .map(|chunk| s.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            chunks
+                .into_iter()
+                .flat_map(|h| h.join().expect("sender thread"))
+                .collect()
+        })
     }
 
     fn location(&self, target: Target, r: &Option<Response>) -> Option<Location> {
@@ -408,7 +406,10 @@ fn code(rig: &Rig, target: Target, r: &Option<Response>) -> String {
     // Before the upstream test: an authorization service's denial carries
     // the headers of the service's response.
     if is_tollgate(resp) {
-        let e = resp.json()["error"].as_str().unwrap_or_default().to_string();
+        let e = resp.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         return match (s, e.as_str()) {
             (400, "ambiguous_path") => "T400".into(),
             (400, other) => format!("T400({other})"),
@@ -459,7 +460,10 @@ fn run(setting: Setting, upstreams: &[Upstream]) -> (String, Vec<String>) {
     for i in 0..LIMIT {
         let r = rig.send(Guard::RateLimit, reals[0], Proto::H1, &admin, &[]);
         if rig.location(reals[0], &r[0]) != Some(Location::Guarded) {
-            problems.push(format!("{setting:?}: /admin/ within the limit (#{i}) got {}", code(&rig, reals[0], &r[0])));
+            problems.push(format!(
+                "{setting:?}: /admin/ within the limit (#{i}) got {}",
+                code(&rig, reals[0], &r[0])
+            ));
         }
     }
     // Controls: without a guard every upstream serves /admin/ from its
@@ -468,14 +472,28 @@ fn run(setting: Setting, upstreams: &[Upstream]) -> (String, Vec<String>) {
     for &t in &reals {
         for proto in BOTH {
             let name = rig.target_name(t);
-            let bare = rig.send(Guard::Bare, t, proto, &[b"/admin/".to_vec(), b"/public/".to_vec()], &[]);
-            if rig.location(t, &bare[0]) != Some(Location::Guarded) || rig.location(t, &bare[1]) != Some(Location::Public) {
-                problems.push(format!("{setting:?} {proto:?} {name}: controls without a guard read {} and {}",
-                    code(&rig, t, &bare[0]), code(&rig, t, &bare[1])));
+            let bare = rig.send(
+                Guard::Bare,
+                t,
+                proto,
+                &[b"/admin/".to_vec(), b"/public/".to_vec()],
+                &[],
+            );
+            if rig.location(t, &bare[0]) != Some(Location::Guarded)
+                || rig.location(t, &bare[1]) != Some(Location::Public)
+            {
+                problems.push(format!(
+                    "{setting:?} {proto:?} {name}: controls without a guard read {} and {}",
+                    code(&rig, t, &bare[0]),
+                    code(&rig, t, &bare[1])
+                ));
             }
             let keyed = rig.send(Guard::Auth, t, proto, &admin, &[("x-api-key", KEY)]);
             if rig.location(t, &keyed[0]) != Some(Location::Guarded) {
-                problems.push(format!("{setting:?} {proto:?} {name}: /admin/ with the key got {}", code(&rig, t, &keyed[0])));
+                problems.push(format!(
+                    "{setting:?} {proto:?} {name}: /admin/ with the key got {}",
+                    code(&rig, t, &keyed[0])
+                ));
             }
         }
     }
@@ -521,7 +539,11 @@ fn run(setting: Setting, upstreams: &[Upstream]) -> (String, Vec<String>) {
     // reading, which every upstream serves from its public location; that
     // they never reach a guarded one is checked above with the rest).
     let refused: &[&str] = match setting {
-        Setting::EnvoyDefaults => &["/admin/..;/public", "/admin\\..\\public", "/admin/%5c..%5cpublic"],
+        Setting::EnvoyDefaults => &[
+            "/admin/..;/public",
+            "/admin\\..\\public",
+            "/admin/%5c..%5cpublic",
+        ],
         Setting::EnvoyFiles => &["/admin/%5c..%5cpublic"],
     };
     for b in refused {
@@ -530,20 +552,30 @@ fn run(setting: Setting, upstreams: &[Upstream]) -> (String, Vec<String>) {
             for &t in &reals {
                 let c = &codes[&(proto_id(proto), i, Guard::Auth, t)];
                 if c != "T400" && c != "E400" {
-                    problems.push(format!("{setting:?} {proto:?} {}: {b:?} got {c}, not a 400", rig.target_name(t)));
+                    problems.push(format!(
+                        "{setting:?} {proto:?} {}: {b:?} got {c}, not a 400",
+                        rig.target_name(t)
+                    ));
                 }
             }
         }
     }
-    let counter = rig.envoy.counter("wasmcustom.tollgate.auth.ambiguous_paths");
+    let counter = rig
+        .envoy
+        .counter("wasmcustom.tollgate.auth.ambiguous_paths");
     if counter == 0 {
-        problems.push(format!("{setting:?}: tollgate.auth.ambiguous_paths stayed 0"));
+        problems.push(format!(
+            "{setting:?}: tollgate.auth.ambiguous_paths stayed 0"
+        ));
     }
 
     // The table.
     let mut t = String::new();
     t.push_str(&format!("== {} ==\n", rig.setting.title()));
-    let mut head = format!("{:<38} {:<2} {:<34}", "spelling", "", "forwarded (echo upstream)");
+    let mut head = format!(
+        "{:<38} {:<2} {:<34}",
+        "spelling", "", "forwarded (echo upstream)"
+    );
     for &tg in &reals {
         head.push_str(&format!(" | {:<26}", rig.target_name(tg)));
     }
@@ -589,7 +621,10 @@ fn no_spelling_reaches_a_guarded_location_of_nginx_apache_or_tomcat() {
                 s.spawn(move || run(setting, u))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("a setting's run panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a setting's run panicked"))
+            .collect()
     });
     let mut table = format!(
         "Path readings ({} spellings; Envoy 1.40; {}).\n\
@@ -612,7 +647,11 @@ fn no_spelling_reaches_a_guarded_location_of_nginx_apache_or_tomcat() {
         .unwrap_or_else(|| std::env::temp_dir().join("tollgate-path-readings.txt"));
     std::fs::write(&file, &table).unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
     println!("{table}");
-    println!("readings written to {} ({:.1} s)", file.display(), started.elapsed().as_secs_f64());
+    println!(
+        "readings written to {} ({:.1} s)",
+        file.display(),
+        started.elapsed().as_secs_f64()
+    );
     assert!(
         problems.is_empty(),
         "{} problems (table in {}):\n{}",
@@ -622,7 +661,12 @@ fn no_spelling_reaches_a_guarded_location_of_nginx_apache_or_tomcat() {
     );
     // Every upstream was there throughout.
     for u in &upstreams {
-        assert!(std::net::TcpStream::connect(("127.0.0.1", u.port)).is_ok(), "{} died:\n{}", u.kind.name(), u.log());
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", u.port)).is_ok(),
+            "{} died:\n{}",
+            u.kind.name(),
+            u.log()
+        );
     }
     let _ = Kind::ALL;
 }
