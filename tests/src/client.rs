@@ -160,49 +160,6 @@ impl Request {
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// A GET over HTTP/2 (h2c prior knowledge) with `:path` sent byte for byte
-/// as given: curl's `--request-target` bypasses its URL parser, which would
-/// cut a `#...`, refuse a `\\` and encode other bytes. `None` when there was
-/// no response (Envoy reset the stream or the connection). One curl per
-/// request: curl 7.88 fails reusing an h2c connection to Envoy ("Error in
-/// the HTTP2 framing layer" on the second request), `--next` and `-Z` alike.
-pub fn h2_verbatim(port: u16, path: &[u8], headers: &[(String, String)]) -> Option<Response> {
-    use std::os::unix::ffi::OsStringExt;
-    let dir = std::env::temp_dir().join(format!(
-        "tollgate-curl-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).ok()?;
-    let (head, body) = (dir.join("head"), dir.join("body"));
-    let mut cmd = Command::new("curl");
-    cmd.args([
-        "-sS",
-        "--http2-prior-knowledge",
-        "-m",
-        "10",
-        "--request-target",
-    ])
-    .arg(std::ffi::OsString::from_vec(path.to_vec()));
-    for (n, v) in headers {
-        cmd.arg("-H").arg(format!("{n}: {v}"));
-    }
-    cmd.arg("-D")
-        .arg(&head)
-        .arg("-o")
-        .arg(&body)
-        .arg(format!("http://127.0.0.1:{port}/"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    // A reset stream makes curl fail; the header dump tells what came back.
-    let _ = cmd.status();
-    let out = std::fs::read_to_string(&head)
-        .ok()
-        .and_then(|h| parse_head(&h, std::fs::read(&body).unwrap_or_default()).ok());
-    let _ = std::fs::remove_dir_all(&dir);
-    out
-}
-
 /// A response from curl's `-D` header dump and the body.
 fn parse_head(head_text: &str, body: Vec<u8>) -> std::io::Result<Response> {
     let mut lines = head_text.lines();

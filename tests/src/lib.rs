@@ -11,6 +11,7 @@ pub mod docker;
 pub mod echo;
 pub mod envoy;
 pub mod faulty;
+pub mod h2c;
 pub mod http_server;
 pub mod lds;
 pub mod load;

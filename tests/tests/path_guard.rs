@@ -3,7 +3,8 @@
 //! `/admin` that says so ([`tollgate_tests::real_upstream`]). For every
 //! spelling in [`SPELLINGS`], both Envoy path settings (Envoy's defaults:
 //! `normalize_path` and `merge_slashes` unset; `envoy/*.yaml`'s: both true)
-//! and HTTP/1.1 and HTTP/2 (h2c, the path sent byte for byte), no request
+//! and HTTP/1.1 and HTTP/2 (h2c, the path sent byte for byte: raw bytes over
+//! HTTP/1.1, `tollgate_tests::h2c` over HTTP/2), no request
 //! without credentials is ever served by a guarded location when a Tollgate
 //! filter guards `/admin`:
 //! - the auth filter, API key on `{"path": {"prefix": "/admin"}}`;
@@ -22,9 +23,10 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use tollgate_tests::authz::AuthzServer;
 use tollgate_tests::bootstrap::{cluster, socket, wasm_filter};
-use tollgate_tests::client::{h2_verbatim, send_raw, Proto, Response, BOTH};
+use tollgate_tests::client::{send_raw, Proto, Response, BOTH};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
+use tollgate_tests::h2c::{H2c, Outcome};
 use tollgate_tests::real_upstream::{Kind, Location, Upstream};
 
 const KEY: &str = "path-guard-key";
@@ -343,26 +345,48 @@ impl<'a> Rig<'a> {
             self.target_name(target).to_string(),
         )];
         headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-        let one = |p: &Vec<u8>| match proto {
-            Proto::H1 => {
-                let mut raw = b"GET ".to_vec();
-                raw.extend_from_slice(p);
-                raw.extend_from_slice(b" HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n");
-                for (n, v) in &headers {
-                    raw.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
-                }
-                raw.extend_from_slice(b"\r\n");
-                send_raw(port, &raw).ok()
+        let h1 = |p: &Vec<u8>| {
+            let mut raw = b"GET ".to_vec();
+            raw.extend_from_slice(p);
+            raw.extend_from_slice(b" HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n");
+            for (n, v) in &headers {
+                raw.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
             }
-            // One curl per request (see client::h2_verbatim).
-            Proto::H2 => h2_verbatim(port, p, &headers),
+            raw.extend_from_slice(b"\r\n");
+            send_raw(port, &raw).ok()
         };
-        // A few at a time, answers in order.
+        // HTTP/2: one connection per sender, a new one after Envoy ends it.
+        let h2 = |chunk: &[Vec<u8>]| {
+            let mut conn: Option<H2c> = None;
+            chunk
+                .iter()
+                .map(|p| {
+                    if conn.as_ref().is_none_or(|c| c.is_closed()) {
+                        conn = Some(H2c::connect(port).expect("h2c connect"));
+                    }
+                    let c = conn.as_mut()?;
+                    match c.get(p, &headers) {
+                        Ok(Outcome::Response(r)) => Some(r),
+                        Ok(Outcome::Reset) => None,
+                        Err(_) => {
+                            conn = None;
+                            None
+                        }
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        // A few senders at a time, answers in order.
         std::thread::scope(|s| {
-            let one = &one;
+            let (h1, h2) = (&h1, &h2);
             let chunks: Vec<_> = paths
                 .chunks(paths.len().div_ceil(4).max(1))
-                .map(|chunk| s.spawn(move || chunk.iter().map(one).collect::<Vec<_>>()))
+                .map(|chunk| {
+                    s.spawn(move || match proto {
+                        Proto::H1 => chunk.iter().map(h1).collect::<Vec<_>>(),
+                        Proto::H2 => h2(chunk),
+                    })
+                })
                 .collect();
             chunks
                 .into_iter()
@@ -632,7 +656,7 @@ fn no_spelling_reaches_a_guarded_location_of_nginx_apache_or_tomcat() {
          U = the upstream outside both (its own 400, a 404), E = Envoy's own reply, T = a Tollgate filter\n\
          (T400 = ambiguous_path, T401 = no API key, T403 = ext_authz denied, T429 = limited), - = reset.\n\
          Columns per upstream: no filter | auth (REJECT_REQUEST, the default) | auth with MATCH_NORMALIZED |\n\
-         ext_authz on /admin | ratelimit on /admin (limit spent). h1 = HTTP/1.1 raw, h2 = h2c verbatim :path.\n\n",
+         ext_authz on /admin | ratelimit on /admin (limit spent). h1 = HTTP/1.1 raw, h2 = h2c, :path sent byte for byte (tollgate_tests::h2c).\n\n",
         SPELLINGS.len(),
         upstreams.iter().map(|u| u.kind.name()).collect::<Vec<_>>().join(", ")
     );
