@@ -16,7 +16,8 @@
 //! Ambiguous, in the part before the first `?` or `#`:
 //! - anything `normalize` refuses (a `%` without two hex digits, NUL, a
 //!   result that is not UTF-8, overlong UTF-8 included; a raw byte that is
-//!   not UTF-8 reaches the filter as U+FFFD and counts as such);
+//!   not UTF-8, which Envoy's HTTP/2 codec forwards while HTTP/1.1 refuses
+//!   it, reaches the filter as U+FFFD and counts as such);
 //! - a raw `\` or `%5C`, and `%2F`: separators to some readers, not others;
 //! - a `;` or `%3B`: segment parameters (Tomcat and Jetty cut them, nginx
 //!   and Apache do not);
