@@ -154,25 +154,30 @@ impl Request {
         let head_text = std::fs::read_to_string(&head)?;
         let body = std::fs::read(&body).unwrap_or_default();
         let _ = std::fs::remove_dir_all(&dir);
-        let mut lines = head_text.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("bad status in {head_text:?}")))?;
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-            .collect();
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
+        parse_head(&head_text, body)
     }
 }
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A response from curl's `-D` header dump and the body.
+fn parse_head(head_text: &str, body: Vec<u8>) -> std::io::Result<Response> {
+    let mut lines = head_text.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status in {head_text:?}")))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
 
 /// Send raw bytes as an HTTP/1.1 request and read the response to its end
 /// (the request should carry `connection: close`).

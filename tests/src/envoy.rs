@@ -412,7 +412,7 @@ impl Drop for Envoy {
 }
 
 /// A temporary directory removed on drop (no crate needed for this).
-mod tempdir {
+pub(crate) mod tempdir {
     use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicU64, Ordering};
 

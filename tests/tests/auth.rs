@@ -298,12 +298,31 @@ fn lockout_answers_429_without_hashing_and_cache_is_shared_across_workers() {
 #[test]
 fn unnormalizable_path_is_400_when_path_rules_exist() {
     let (echo, envoy) = start(api_key_config(), 1);
+    // By default a path that cannot be normalized is an ambiguous one.
     let raw = b"GET /api/%zz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    let r = tollgate_tests::client::send_raw(envoy.port, raw).expect("send");
+    assert_denied(&r, 400, "ambiguous_path");
+    assert!(echo.received_under("/api").is_empty());
+    assert_eq!(envoy.counter("tollgate.auth.ambiguous_paths"), 1);
+    // A guarded path spelled differently is still guarded, or refused when
+    // upstreams may read it otherwise.
+    for p in ["//api/x", "/%61pi/x"] {
+        let r = Request::get(p).send(envoy.port, Proto::H1);
+        assert_eq!(r.status, 401, "{p}: {}", r.text());
+    }
+    for p in ["/open/../api/x", "/api;x=1/y", "/open/..;/api"] {
+        let r = Request::get(p).send(envoy.port, Proto::H1);
+        assert_denied(&r, 400, "ambiguous_path");
+    }
+    drop(envoy);
+    // With MATCH_NORMALIZED: 400 bad_request, the normalized path judged.
+    let mut config = api_key_config();
+    config["ambiguous_path_action"] = serde_json::json!("MATCH_NORMALIZED");
+    let (echo, envoy) = start(config, 1);
     let r = tollgate_tests::client::send_raw(envoy.port, raw).expect("send");
     assert_denied(&r, 400, "bad_request");
     assert!(echo.received_under("/api").is_empty());
     assert_eq!(envoy.counter("tollgate.auth.denied.bad_request"), 1);
-    // A guarded path spelled differently is still guarded.
     for p in ["//api/x", "/open/../api/x", "/%61pi/x", "/api;x=1/y"] {
         let r = Request::get(p).send(envoy.port, Proto::H1);
         assert_eq!(r.status, 401, "{p}: {}", r.text());

@@ -203,35 +203,76 @@ fn rules_apply_only_when_their_match_holds() {
 /// they are: a rule on `/admin` must still match each one.
 #[test]
 fn path_rules_cannot_be_bypassed_by_spelling() {
-    let (_echo, envoy) = start(json!({
-        "rules": [{"match": {"path": {"prefix": "/admin/"}},
-                   "request_headers_to_add": [add("x-zone", "admin", "OVERWRITE_IF_EXISTS_OR_ADD")]}]
-    }));
-    for path in [
+    let rules = json!([{"match": {"path": {"prefix": "/admin/"}},
+                        "request_headers_to_add": [add("x-zone", "admin", "OVERWRITE_IF_EXISTS_OR_ADD")]}]);
+    let one_reading = [
         "/admin/x",
         "//admin/x",
         "/admin//x",
+        "/%61dmin/x",
+        "/admin/x?y=/public",
+    ];
+    let ambiguous = [
         "/./admin/x",
         "/public/../admin/x",
         "/admin%2Fx",
         "/admin%2fx",
-        "/%61dmin/x",
         "/admin;jsessionid=1/x",
-        "/admin/x?y=/public",
         "/public/%2e%2e/admin/x",
-    ] {
+        "/admin/..;/public",
+        "/admin\\..\\public",
+    ];
+    let get = |envoy: &Envoy, path: &str| {
         let raw = format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
-        let r = send_raw(envoy.port, raw.as_bytes()).expect("send");
-        if r.status == 200 {
-            assert_eq!(
-                r.upstream_header_values("x-zone"),
-                ["admin"],
-                "{path} bypassed the rule"
-            );
-        } else {
-            assert_eq!(r.status, 400, "{path}: {}", r.text()); // Envoy itself refused it
-        }
+        send_raw(envoy.port, raw.as_bytes()).expect("send")
+    };
+    // By default: the rule applies, or the path is refused as ambiguous.
+    let (echo, envoy) = start(json!({"rules": rules}));
+    for path in one_reading {
+        let r = get(&envoy, path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(
+            r.upstream_header_values("x-zone"),
+            ["admin"],
+            "{path} bypassed the rule"
+        );
     }
+    echo.clear();
+    for path in ambiguous {
+        let r = get(&envoy, path);
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert_eq!(r.json()["error"], "ambiguous_path", "{path}");
+    }
+    assert!(
+        echo.received().is_empty(),
+        "an ambiguous path reached the upstream"
+    );
+    assert_eq!(
+        envoy.counter("tollgate.headers.ambiguous_paths"),
+        ambiguous.len() as u64
+    );
+    drop(envoy);
+    // MATCH_NORMALIZED: every spelling gets the rule, as the normalized path says.
+    let (_echo, envoy) =
+        start(json!({"rules": rules, "ambiguous_path_action": "MATCH_NORMALIZED"}));
+    for path in one_reading.iter().chain(&ambiguous[..6]) {
+        let r = get(&envoy, path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert_eq!(
+            r.upstream_header_values("x-zone"),
+            ["admin"],
+            "{path} bypassed the rule"
+        );
+    }
+    drop(envoy);
+    // Without a path condition nothing is refused: no rule reads the path.
+    let (_echo, envoy) = start(json!({"rules": [{"match": {"methods": ["GET"]},
+        "request_headers_to_add": [add("x-get", "1", "OVERWRITE_IF_EXISTS_OR_ADD")]}]}));
+    for path in ambiguous {
+        let r = get(&envoy, path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    assert_eq!(envoy.counter("tollgate.headers.ambiguous_paths"), 0);
 }
 
 #[test]

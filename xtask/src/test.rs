@@ -26,6 +26,7 @@ const ONE_VM_SUITES: &[&str] = &[
     "ratelimit",
     "ratelimit_global",
     "config_errors",
+    "path_guard",
 ];
 
 /// The same suites (and the secrets-from-environment tests) with every

@@ -8,7 +8,8 @@
 //!   "api_key": ApiKeyConfig,
 //!   "basic": BasicConfig,
 //!   "jwt": {"providers": {"name": JwtProvider}, ...},  (see jwt_config)
-//!   "ext_authz": {"http_service": {...}, ...}           (see ext_authz::config)
+//!   "ext_authz": {"http_service": {...}, ...},          (see ext_authz::config)
+//!   "ambiguous_path_action": "REJECT_REQUEST"          (or "MATCH_NORMALIZED")
 //! }
 //! ```
 //!
@@ -25,6 +26,7 @@ use crate::requirement::{Methods, Requirement};
 use serde::Deserialize;
 use tollgate_common::header::MutableHeaderName;
 use tollgate_common::matcher::RequestMatch;
+use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::ConfigError;
 
 pub const DEFAULT_IDENTITY_HEADER: &str = "x-tollgate-identity";
@@ -48,8 +50,11 @@ pub struct Config {
     pub jwt: Option<JwtConfig>,
     pub ext_authz: Option<ExtAuthzConfig>,
     /// True when some rule has a `path` condition: a request whose path
-    /// cannot be normalized is then refused (400) rather than let past it.
+    /// cannot be normalized is then refused (400) rather than let past it,
+    /// and so is an ambiguous one unless `ambiguous_path_action` says
+    /// `MATCH_NORMALIZED`.
     pub has_path_rules: bool,
+    pub ambiguous_path_action: AmbiguousPathAction,
 }
 
 impl Default for Config {
@@ -63,6 +68,7 @@ impl Default for Config {
             jwt: None,
             ext_authz: None,
             has_path_rules: false,
+            ambiguous_path_action: AmbiguousPathAction::default(),
         }
     }
 }
@@ -78,6 +84,8 @@ struct RawConfig {
     basic: Option<BasicConfig>,
     jwt: Option<RawJwtConfig>,
     ext_authz: Option<ExtAuthzConfig>,
+    #[serde(default)]
+    ambiguous_path_action: AmbiguousPathAction,
 }
 
 impl Config {
@@ -125,6 +133,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         Some(j) => Some(j.build(namespace).map_err(|e| ConfigError::new("jwt", e))?),
         None => None,
     };
+    let has_path_rules = raw.rules.iter().any(|r| r.matcher.has_path());
     let mut config = Config {
         rules: raw.rules,
         default_requires: raw.default_requires,
@@ -136,7 +145,8 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         basic: raw.basic,
         jwt,
         ext_authz: raw.ext_authz,
-        has_path_rules: has_path_rules(bytes),
+        has_path_rules,
+        ambiguous_path_action: raw.ambiguous_path_action,
     };
     for (i, rule) in config.rules.iter().enumerate() {
         check(&config, &rule.requires, &format!("rules[{i}].requires"))?;
@@ -232,24 +242,6 @@ fn prepare(jwt: &mut JwtConfig, r: &Requirement) {
         Requirement::Any(c) | Requirement::All(c) => c.iter().for_each(|c| prepare(jwt, c)),
         _ => {}
     }
-}
-
-/// Whether any rule's `match` has a `path` (the typed matcher hides it, and
-/// the JSON already parsed once, so this look cannot fail).
-fn has_path_rules(bytes: &[u8]) -> bool {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return false;
-    };
-    value
-        .get("rules")
-        .and_then(|r| r.as_array())
-        .is_some_and(|rules| {
-            rules.iter().any(|r| {
-                r.get("match")
-                    .and_then(|m| m.get("path"))
-                    .is_some_and(|p| !p.is_null())
-            })
-        })
 }
 
 #[cfg(test)]

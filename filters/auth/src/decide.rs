@@ -81,6 +81,17 @@ pub fn decide_answered<S: RequestSource>(
             edits.remove(name);
         }
     }
+    if let Some(a) =
+        req.ambiguous_path_to_refuse(config.ambiguous_path_action, config.has_path_rules)
+    {
+        return (
+            Decision::Deny {
+                reason: Reason::AmbiguousPath,
+                reply: tollgate_common::path::ambiguous_path_reply(a),
+            },
+            Counts::default(),
+        );
+    }
     if config.has_path_rules && req.normalized_path().is_none() {
         let reply = LocalReply::bad_request("the request path cannot be normalized");
         return (
@@ -187,6 +198,7 @@ fn deny(config: &Config, requirement: &Requirement, reason: Reason, why: String)
         Reason::Forbidden => LocalReply::forbidden(why),
         Reason::LockedOut(secs) => LocalReply::too_many_requests(why, secs),
         Reason::BadRequest => LocalReply::bad_request(why),
+        Reason::AmbiguousPath => LocalReply::new(400, "ambiguous_path", why),
         Reason::Jwt(r) if r.status() == 403 => LocalReply::forbidden(why),
         Reason::Jwt(r) => {
             let mut reply = LocalReply::unauthorized(why);

@@ -66,6 +66,9 @@ pub enum Reason {
     LockedOut(u64),
     /// The request cannot be judged (400).
     BadRequest,
+    /// The path has more than one reading and a rule has a path condition
+    /// (400 `ambiguous_path`).
+    AmbiguousPath,
     /// A bad JWT: 401, or 403 for `bad_audience`.
     Jwt(crate::jwt::Reason),
     /// A JWT provider's key set cannot be had (503).

@@ -16,6 +16,7 @@ pub(crate) struct Stats {
     denied_forbidden: Counter,
     denied_locked_out: Counter,
     denied_bad_request: Counter,
+    ambiguous_paths: Counter,
     denied_unavailable: Counter,
     denied_ext_authz: Counter,
     /// The service's calls, in the order of [`ext_authz::stats::ALL`].
@@ -41,6 +42,7 @@ impl Stats {
             denied_forbidden: c("denied.forbidden"),
             denied_locked_out: c("denied.locked_out"),
             denied_bad_request: c("denied.bad_request"),
+            ambiguous_paths: c("ambiguous_paths"),
             denied_unavailable: c("denied.unavailable"),
             denied_ext_authz: c("denied.ext_authz"),
             ext_authz: ext_authz::stats::ALL.map(Counter::define),
@@ -70,6 +72,7 @@ impl Stats {
             Reason::Forbidden => self.denied_forbidden,
             Reason::LockedOut(_) => self.denied_locked_out,
             Reason::BadRequest => self.denied_bad_request,
+            Reason::AmbiguousPath => self.ambiguous_paths,
             Reason::Unavailable => self.denied_unavailable,
             Reason::ExtAuthz => self.denied_ext_authz,
             Reason::Jwt(r) if r.status() == 403 => self.denied_forbidden,

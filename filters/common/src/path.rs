@@ -25,8 +25,15 @@
 //!
 //! Case is preserved: matchers have `ignore_case` for case-insensitive
 //! upstreams.
+//!
+//! Normalizing is only safe when the upstream reads the path the same way;
+//! [`ambiguity`] tells the paths for which some upstream does not, which
+//! filters with path conditions refuse by default ([`AmbiguousPathAction`]).
 
 use std::fmt;
+
+mod ambiguity;
+pub use ambiguity::{ambiguity, reply as ambiguous_path_reply, Ambiguity, AmbiguousPathAction};
 
 /// Why a path cannot be normalized. A filter that guards paths should reject
 /// such a request rather than let it pass every path rule.

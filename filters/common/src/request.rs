@@ -22,6 +22,7 @@ pub struct Request<S> {
     source: S,
     headers: RefCell<Vec<(String, Option<String>)>>,
     normalized_path: OnceCell<Option<String>>,
+    path_ambiguity: OnceCell<Option<crate::path::Ambiguity>>,
     client_address: OnceCell<Option<String>>,
     now: OnceCell<SystemTime>,
 }
@@ -32,6 +33,7 @@ impl<S: RequestSource> Request<S> {
             source,
             headers: RefCell::new(Vec::new()),
             normalized_path: OnceCell::new(),
+            path_ambiguity: OnceCell::new(),
             client_address: OnceCell::new(),
             now: OnceCell::new(),
         }
@@ -63,6 +65,29 @@ impl<S: RequestSource> Request<S> {
                     .and_then(|p| crate::path::normalize(&p).ok())
             })
             .as_deref()
+    }
+
+    /// Why `:path` is ambiguous ([`crate::path::ambiguity`]); `None` when it
+    /// has one reading or is missing.
+    pub fn path_ambiguity(&self) -> Option<crate::path::Ambiguity> {
+        *self.path_ambiguity.get_or_init(|| {
+            self.header(":path")
+                .and_then(|p| crate::path::ambiguity(&p))
+        })
+    }
+
+    /// The ambiguity to refuse the request for, when `action` says to refuse
+    /// ambiguous paths and the filter has a path condition (a filter without
+    /// one has nothing an upstream could read otherwise).
+    pub fn ambiguous_path_to_refuse(
+        &self,
+        action: crate::path::AmbiguousPathAction,
+        has_path_conditions: bool,
+    ) -> Option<crate::path::Ambiguity> {
+        if !has_path_conditions || action != crate::path::AmbiguousPathAction::RejectRequest {
+            return None;
+        }
+        self.path_ambiguity()
     }
 
     pub fn client_address(&self) -> Option<String> {

@@ -6,7 +6,8 @@
 //!   "request_headers_to_remove": ["name", ...],
 //!   "response_headers_to_add": [...],
 //!   "response_headers_to_remove": [...],
-//!   "rules": [{"match": RequestMatch, "request_headers_to_add": [...], ...}]
+//!   "rules": [{"match": RequestMatch, "request_headers_to_add": [...], ...}],
+//!   "ambiguous_path_action": "REJECT_REQUEST"
 //! }
 //! ```
 //!
@@ -15,6 +16,7 @@
 use serde::Deserialize;
 use tollgate_common::header::{HeaderValueOption, MutableHeaderName};
 use tollgate_common::matcher::RequestMatch;
+use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::ConfigError;
 
 /// The four mutation lists, at the top level and in each rule.
@@ -56,9 +58,17 @@ pub struct Config {
     pub mutations: Mutations,
     /// Applied in order, each when its match holds.
     pub rules: Vec<Rule>,
+    /// What a request with an ambiguous path gets when a rule has a `path`
+    /// condition.
+    pub ambiguous_path_action: AmbiguousPathAction,
 }
 
 impl Config {
+    /// True when some rule has a `path` condition.
+    pub fn has_path_rules(&self) -> bool {
+        self.rules.iter().any(|r| r.matcher.has_path())
+    }
+
     /// True when the filter can touch response headers at all, so the glue
     /// can skip response work when it cannot.
     pub fn has_response(&self) -> bool {
@@ -88,6 +98,8 @@ struct RawConfig {
     response_headers_to_remove: Vec<MutableHeaderName>,
     #[serde(default)]
     rules: Vec<Rule>,
+    #[serde(default)]
+    ambiguous_path_action: AmbiguousPathAction,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +127,7 @@ impl From<RawConfig> for Config {
                 response_headers_to_remove: r.response_headers_to_remove,
             },
             rules: r.rules,
+            ambiguous_path_action: r.ambiguous_path_action,
         }
     }
 }
@@ -191,6 +204,27 @@ mod tests {
         assert!(c.rules[1].matcher.is_empty());
         assert!(c.rules[1].mutations.has_response());
         assert!(c.has_response());
+    }
+
+    #[test]
+    fn ambiguous_path_action() {
+        let c = parse(b"{}").unwrap();
+        assert_eq!(c.ambiguous_path_action, AmbiguousPathAction::RejectRequest);
+        assert!(!c.has_path_rules());
+        let c = parse(
+            br#"{"rules": [{"match": {"path": {"prefix": "/a"}}}], "ambiguous_path_action": "MATCH_NORMALIZED"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.ambiguous_path_action,
+            AmbiguousPathAction::MatchNormalized
+        );
+        assert!(c.has_path_rules());
+        let e = err(r#"{"ambiguous_path_action": 1}"#);
+        assert_eq!(e.field, "ambiguous_path_action", "{e}");
+        let e = err(r#"{"ambiguous_path_action": "KEEP"}"#);
+        assert_eq!(e.field, "ambiguous_path_action", "{e}");
+        assert!(e.reason.contains("REJECT_REQUEST"), "{e}");
     }
 
     #[test]

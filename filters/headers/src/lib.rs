@@ -31,6 +31,7 @@ struct Stats {
     headers_added: Counter,
     headers_removed: Counter,
     values_dropped: Counter,
+    ambiguous_paths: Counter,
 }
 
 impl Stats {
@@ -41,6 +42,7 @@ impl Stats {
             headers_added: Counter::define("tollgate.headers.headers_added"),
             headers_removed: Counter::define("tollgate.headers.headers_removed"),
             values_dropped: Counter::define("tollgate.headers.values_dropped"),
+            ambiguous_paths: Counter::define("tollgate.headers.ambiguous_paths"),
         }
     }
 }
@@ -48,6 +50,7 @@ impl Stats {
 #[derive(Default)]
 pub struct Root {
     config: Rc<Config>,
+    has_path_rules: bool,
     stats: Stats,
 }
 
@@ -58,6 +61,7 @@ impl Root {
         self.stats = Stats::define();
         match host::configure_from("headers", bytes, config::parse) {
             Some(config) => {
+                self.has_path_rules = config.has_path_rules();
                 self.config = Rc::new(config);
                 true
             }
@@ -69,6 +73,7 @@ impl Root {
     pub fn filter(&self) -> Filter {
         Filter {
             config: self.config.clone(),
+            has_path_rules: self.has_path_rules,
             stats: self.stats,
             response: None,
         }
@@ -93,6 +98,7 @@ impl RootContext for Root {
 
 pub struct Filter {
     config: Rc<Config>,
+    has_path_rules: bool,
     stats: Stats,
     /// Response mutations planned at request time; taken when applied, so a
     /// response (a local reply included) gets them exactly once.
@@ -104,9 +110,18 @@ impl Context for Filter {}
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         let req = Request::new(HostRequest);
+        self.stats.requests.inc();
+        if let Some(a) =
+            req.ambiguous_path_to_refuse(self.config.ambiguous_path_action, self.has_path_rules)
+        {
+            // A rule on a path an upstream may read otherwise would apply
+            // (or not) to the wrong resource.
+            self.stats.ambiguous_paths.inc();
+            host::send_reply(&tollgate_common::path::ambiguous_path_reply(a));
+            return Action::Pause;
+        }
         let plan = mutation::plan(&self.config, &req);
         let applied = mutation::apply(&plan.request, &mut HostHeaders::request());
-        self.stats.requests.inc();
         self.stats.rules_matched.add(plan.rules_matched.into());
         self.stats.values_dropped.add(plan.values_dropped.into());
         self.count(applied);

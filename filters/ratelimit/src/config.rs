@@ -14,7 +14,8 @@
 //!   "max_keys": 4096,
 //!   "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
 //!   "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
-//!   "response_headers": "DRAFT_VERSION_03"
+//!   "response_headers": "DRAFT_VERSION_03",
+//!   "ambiguous_path_action": "REJECT_REQUEST"
 //! }
 //! ```
 //!
@@ -32,6 +33,7 @@ use serde::Deserialize;
 use tollgate_common::duration::Duration;
 use tollgate_common::header::HeaderName;
 use tollgate_common::matcher::RequestMatch;
+use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::ConfigError;
 
 pub const DEFAULT_MAX_KEYS: u32 = 4096;
@@ -51,6 +53,9 @@ pub struct Config {
     pub response_headers: HeaderMode,
     /// Global mode: the rate-limit service asked for every request.
     pub rate_limit_service: Option<Service>,
+    pub ambiguous_path_action: AmbiguousPathAction,
+    /// Some descriptor has a `path` condition or a `path` key entry.
+    pub has_path_conditions: bool,
 }
 
 /// A limit for the requests its `match` selects, one bucket per distinct
@@ -217,6 +222,8 @@ struct RawConfig {
     response_headers: HeaderMode,
     #[serde(default)]
     rate_limit_service: Option<RawService>,
+    #[serde(default)]
+    ambiguous_path_action: AmbiguousPathAction,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +276,10 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         None => HeaderName::try_from(DEFAULT_IDENTITY_HEADER.to_string())
             .map_err(|e| ConfigError::new("identity_header", e))?,
     };
+    let has_path_conditions = raw
+        .descriptors
+        .iter()
+        .any(|d| d.matcher.has_path() || d.key.iter().any(|k| matches!(k, KeyEntry::Path { .. })));
     Ok(Config {
         token_bucket: raw.token_bucket.map(|t| t.0),
         descriptors: raw
@@ -288,6 +299,8 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         filter_enforced: raw.filter_enforced.unwrap_or_default(),
         response_headers: raw.response_headers,
         rate_limit_service: raw.rate_limit_service.map(Service::from),
+        ambiguous_path_action: raw.ambiguous_path_action,
+        has_path_conditions,
     })
 }
 

@@ -318,13 +318,26 @@ impl HttpContext for Filter {
         };
         let config = &plugin.config;
         let req = Request::new(HostRequest);
+        // A path some upstream may read otherwise than the descriptors'
+        // normalized one could escape a limit there: refused, when enforced.
+        let ambiguous =
+            req.ambiguous_path_to_refuse(config.ambiguous_path_action, config.has_path_conditions);
         let local = descriptor::select(config, &req);
         let global = match &config.rate_limit_service {
             Some(_) => descriptor::service_descriptors(config, &req),
             None => Vec::new(),
         };
-        if (local.is_none() && global.is_empty()) || !config.filter_enabled.admits(draw) {
+        if (local.is_none() && global.is_empty() && ambiguous.is_none())
+            || !config.filter_enabled.admits(draw)
+        {
             return Action::Continue;
+        }
+        if let Some(a) = ambiguous {
+            self.stats.ambiguous_paths.inc();
+            if config.filter_enforced.admits(draw) {
+                host::send_reply(&tollgate_common::path::ambiguous_path_reply(a));
+                return Action::Pause;
+            }
         }
         if let Some(sel) = &local {
             if let Local::Answered = self.local(&plugin, sel, global.is_empty()) {

@@ -57,6 +57,7 @@ struct Stats {
     service_errors: Counter,
     failure_mode_allowed: Counter,
     failure_mode_denied: Counter,
+    ambiguous_paths: Counter,
 }
 
 impl Stats {
@@ -74,6 +75,7 @@ impl Stats {
             service_errors: c("service_errors"),
             failure_mode_allowed: c("failure_mode_allowed"),
             failure_mode_denied: c("failure_mode_denied"),
+            ambiguous_paths: c("ambiguous_paths"),
         }
     }
 }

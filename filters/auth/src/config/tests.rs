@@ -1,5 +1,25 @@
 use super::*;
 
+#[test]
+fn ambiguous_path_action() {
+    let c = parse(br#"{"ambiguous_path_action": "MATCH_NORMALIZED"}"#).unwrap();
+    assert_eq!(
+        c.ambiguous_path_action,
+        AmbiguousPathAction::MatchNormalized
+    );
+    let c = parse(br#"{"ambiguous_path_action": "REJECT_REQUEST"}"#).unwrap();
+    assert_eq!(c.ambiguous_path_action, AmbiguousPathAction::RejectRequest);
+    for bad in [r#""KEEP_UNCHANGED""#, "true", r#""reject_request""#] {
+        let e = err(&format!(r#"{{"ambiguous_path_action": {bad}}}"#));
+        assert_eq!(e.field, "ambiguous_path_action", "{e}");
+    }
+    let e = err(r#"{"ambiguous_path_action": "KEEP_UNCHANGED"}"#);
+    assert!(
+        e.reason.contains("REJECT_REQUEST") && e.reason.contains("MATCH_NORMALIZED"),
+        "{e}"
+    );
+}
+
 fn err(json: &str) -> ConfigError {
     match parse(json.as_bytes()) {
         Ok(c) => panic!("{json} parsed as {c:?}"),
@@ -24,6 +44,7 @@ fn empty_and_full() {
     assert_eq!(c.identity_header, "x-who");
     assert_eq!(c.rules.len(), 2);
     assert!(c.has_path_rules);
+    assert_eq!(c.ambiguous_path_action, AmbiguousPathAction::RejectRequest);
     assert_eq!(c.default_requires, Some(Requirement::AllowMissing));
     assert_eq!(c.reserved_headers(), vec!["x-who"]);
 }

@@ -4,6 +4,7 @@ use crate::edits::Op;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
+use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::testing::request;
 
 fn config() -> Config {
@@ -115,21 +116,77 @@ fn replies() {
         .collect();
     assert_eq!(challenges.len(), 2);
     let (reason, reply) = deny(&[(":path", "/staff/../key/%zz")]);
-    assert_eq!((reason, reply.status), (Reason::BadRequest, 400));
+    assert_eq!((reason, reply.status), (Reason::AmbiguousPath, 400));
+    assert_eq!(reply.error, "ambiguous_path");
+    let mut c = config();
+    c.ambiguous_path_action = AmbiguousPathAction::MatchNormalized;
+    let req = request(&[(":path", "/staff/../key/%zz")]);
+    match decide(&c, &req, &MapStore::default()).0 {
+        Decision::Deny { reason, reply } => {
+            assert_eq!((reason, reply.status), (Reason::BadRequest, 400));
+            assert_eq!(reply.error, "bad_request");
+        }
+        d => panic!("allowed: {d:?}"),
+    }
 }
 
 #[test]
 fn path_spellings_cannot_bypass() {
-    for p in [
-        "//staff",
-        "/public/../staff",
-        "/%73taff/x",
-        "/staff;x=1",
-        "/staff/?a",
-    ] {
+    for p in ["//staff", "/%73taff/x", "/staff/?a", "/staff?/../public"] {
         let (reason, _) = deny(&[(":path", p)]);
         assert_eq!(reason, Reason::Missing, "{p}");
     }
+    for p in [
+        "/public/../staff",
+        "/staff;x=1",
+        "/staff/..;/public",
+        "/staff\\..\\public",
+        "/staff/%5c..%5cpublic",
+        "/public%2f..%2fstaff",
+        "/public/%2e%2e/staff",
+        "/%2573taff",
+    ] {
+        let (reason, reply) = deny(&[(":path", p)]);
+        assert_eq!(reason, Reason::AmbiguousPath, "{p}");
+        assert_eq!(reply.status, 400, "{p}");
+        assert!(reply.body().contains("ambiguous_path"), "{p}");
+    }
+}
+
+#[test]
+fn match_normalized_judges_the_normalized_path() {
+    let mut c = config();
+    c.ambiguous_path_action = AmbiguousPathAction::MatchNormalized;
+    for p in ["/public/../staff", "/staff;x=1", "/public/..;/staff"] {
+        let req = request(&[(":path", p)]);
+        match decide(&c, &req, &MapStore::default()).0 {
+            Decision::Deny { reason, .. } => assert_eq!(reason, Reason::Missing, "{p}"),
+            d => panic!("{p} allowed: {d:?}"),
+        }
+    }
+    // What the issue reported: judged under /public, while nginx serves /staff.
+    let req = request(&[(":path", "/staff/..;/public")]);
+    assert!(matches!(
+        decide(&c, &req, &MapStore::default()).0,
+        Decision::Allow { .. }
+    ));
+}
+
+#[test]
+fn without_path_rules_ambiguous_paths_pass() {
+    let c = crate::config::parse(
+        json!({"basic": {"users": "bob:$2y$04$gJfSq0QlsOzeUp5G2bi7GuCjLJTav2HZxPAFsJWmWX84hAERh3sOO"},
+               "rules": [{"match": {"methods": ["POST"]}, "requires": {"basic": {}}}]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert!(!c.has_path_rules);
+    let req = request(&[(":path", "/a/..;/b"), (":method", "GET")]);
+    assert!(matches!(
+        decide(&c, &req, &MapStore::default()).0,
+        Decision::Allow { .. }
+    ));
 }
 
 #[test]

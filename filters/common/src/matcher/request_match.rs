@@ -57,6 +57,11 @@ impl RequestMatch {
             && self.authority.is_none()
     }
 
+    /// True when the match has a `path` condition.
+    pub fn has_path(&self) -> bool {
+        self.path.is_some()
+    }
+
     pub fn matches<S: RequestSource>(&self, req: &Request<S>) -> bool {
         self.matches_with(req, false)
     }

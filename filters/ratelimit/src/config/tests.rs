@@ -322,3 +322,30 @@ fn global_mode_errors_name_the_field() {
         assert!(e.reason.contains(reason), "{json}: {e}");
     }
 }
+
+#[test]
+fn ambiguous_path_action_and_path_conditions() {
+    let c = parse(br#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s"}}"#).unwrap();
+    assert_eq!(c.ambiguous_path_action, AmbiguousPathAction::RejectRequest);
+    assert!(!c.has_path_conditions);
+    let c = parse(
+        br#"{"descriptors": [{"match": {"path": {"prefix": "/login"}}, "token_bucket": {"max_tokens": 1, "fill_interval": "1s"}}],
+             "ambiguous_path_action": "MATCH_NORMALIZED"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        c.ambiguous_path_action,
+        AmbiguousPathAction::MatchNormalized
+    );
+    assert!(c.has_path_conditions);
+    let c = parse(
+        br#"{"descriptors": [{"key": [{"path": {"segments": 1}}], "token_bucket": {"max_tokens": 1, "fill_interval": "1s"}}]}"#,
+    )
+    .unwrap();
+    assert!(c.has_path_conditions, "a path key entry reads the path too");
+    let e = err(
+        r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s"}, "ambiguous_path_action": "REJECT"}"#,
+    );
+    assert_eq!(e.field, "ambiguous_path_action", "{e}");
+    assert!(e.reason.contains("MATCH_NORMALIZED"), "{e}");
+}
