@@ -1,11 +1,13 @@
 //! The requirement tree, with jwt_authn's semantics, and its evaluation.
 //!
-//! A requirement is a JSON object with exactly one key:
+//! A requirement is a JSON object with at most one key:
 //! `{"api_key": {"allowed_clients": [...]}}`, `{"basic": {}}`,
 //! `{"provider_name": "p"}`, `{"provider_and_audiences": {..}}` (JWT),
-//! `{"requires_any": [...]}`, `{"requires_all": [...]}`,
+//! `{"requires_any": [...]}`, `{"requires_all": [...]}` (or jwt_authn's
+//! `{"requires_any": {"requirements": [...]}}`, same meaning),
 //! `{"allow_missing": {}}`, `{"allow_missing_or_failed": {}}`,
-//! `{"ext_authz": {}}` (the authorization service's answer, set by the glue).
+//! `{"ext_authz": {}}` (the authorization service's answer, set by the glue),
+//! and `{}`, which requires nothing (jwt_authn's empty `JwtRequirement`).
 //! New methods (JWT providers, external authorization) are new leaves: a
 //! leaf yields an [`Outcome`] and the combinators do not care which method
 //! produced it.
@@ -35,9 +37,9 @@ pub enum Requirement {
     },
     /// The first child that succeeds; when none does, the first failure
     /// (a bad credential outranks a missing one).
-    Any(Vec<Requirement>),
+    Any(Group),
     /// Every child; stops at the first that does not succeed.
-    All(Vec<Requirement>),
+    All(Group),
     /// Passes when the request carries no credential for any configured
     /// method; a credential that is present must be valid.
     AllowMissing,
@@ -46,6 +48,25 @@ pub enum Requirement {
     /// The external authorization service allows. Not a credential:
     /// `allow_missing*` never consult it.
     ExtAuthz,
+    /// Nothing is required and nothing is checked: `{}`, or a rule without
+    /// `requires` (jwt_authn's empty `JwtRequirement`). No identity is set.
+    NotRequired,
+}
+
+/// The children of `requires_any` / `requires_all`, and the field they were
+/// written under (for error paths): `requires_any`, or
+/// `requires_any.requirements` in jwt_authn's form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub children: Vec<Requirement>,
+    pub field: &'static str,
+}
+
+impl std::ops::Deref for Group {
+    type Target = [Requirement];
+    fn deref(&self) -> &[Requirement] {
+        &self.children
+    }
 }
 
 mod ext;
@@ -156,9 +177,10 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 },
                 None => Outcome::Denied(Reason::Invalid, "JWT is not configured".into()),
             },
+            Requirement::NotRequired => Outcome::Granted(Grant::default()),
             Requirement::Any(children) => {
                 let mut failure = None;
-                for c in children {
+                for c in children.iter() {
                     match self.eval(c) {
                         Outcome::Granted(g) => return Outcome::Granted(g),
                         Outcome::Missing => {}
@@ -171,7 +193,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
             }
             Requirement::All(children) => {
                 let mut grant = Grant::default();
-                for c in children {
+                for c in children.iter() {
                     match self.eval(c) {
                         Outcome::Granted(g) => {
                             grant.identity = grant.identity.or(g.identity);
