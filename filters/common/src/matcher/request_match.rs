@@ -18,6 +18,10 @@ use std::fmt;
 ///   ([`crate::path::normalize`], no query); a request whose path cannot be
 ///   normalized matches no path condition. `path` is a `StringMatcher`
 ///   object, or a string: RouteMatch's exact path.
+/// - In RouteMatch's forms (`prefix`, a string `path`, `safe_regex`,
+///   `path_separated_prefix`) the normalized path keeps the request's trailing
+///   `/` (`/api/` stays `/api/`, so `{"prefix": "/api/"}` copied from Envoy
+///   still guards `/api/` itself); a `StringMatcher` `path` sees it dropped.
 /// - `case_sensitive` (default true) applies to `prefix`, a string `path`
 ///   and `path_separated_prefix`, as in Envoy (a `StringMatcher` has
 ///   `ignore_case`; a regex ignores it, as in Envoy).
@@ -32,6 +36,9 @@ use std::fmt;
 #[serde(try_from = "RawRequestMatch")]
 pub struct RequestMatch {
     path: Option<StringMatcher>,
+    /// The path condition is in one of RouteMatch's forms: it sees the
+    /// request's trailing `/`.
+    route_path: bool,
     methods: Vec<Method>,
     headers: Vec<HeaderMatcher>,
     query_parameters: Vec<QueryParameterMatcher>,
@@ -138,6 +145,7 @@ impl TryFrom<RawRequestMatch> for RequestMatch {
         }
         Ok(RequestMatch {
             path: paths.pop(),
+            route_path: takes_case,
             methods: raw.methods,
             headers: raw.headers,
             query_parameters: raw.query_parameters,
@@ -291,6 +299,9 @@ impl RequestMatch {
         }
         if let Some(m) = &self.path {
             let hit = match req.normalized_path() {
+                Some(p) if self.route_path && p != "/" && raw_trailing_slash(req) => {
+                    m.matches(&format!("{p}/"))
+                }
                 Some(p) => m.matches(p),
                 None => unnormalizable,
             };
@@ -313,6 +324,12 @@ impl RequestMatch {
             .iter()
             .all(|q| q.matches(path.as_deref()))
     }
+}
+
+/// Whether the request's path (before any query or fragment) ends with `/`.
+fn raw_trailing_slash<S: RequestSource>(req: &Request<S>) -> bool {
+    req.header(":path")
+        .is_some_and(|p| p.split(['?', '#']).next().is_some_and(|p| p.ends_with('/')))
 }
 
 /// `:authority` as matched: lower-cased, without a `:port` suffix and without

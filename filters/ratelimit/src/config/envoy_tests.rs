@@ -158,6 +158,11 @@ fn a_setting_given_both_ways_is_an_error_naming_it() {
             "",
         ),
         (
+            json!({"domain": "a", "timeout": "0s", "rate_limit_service": svc(json!({}))}),
+            "timeout",
+            "",
+        ),
+        (
             json!({"domain": "a", "status_on_error": {"code": 200}, "rate_limit_service": svc(json!({}))}),
             "status_on_error.code",
             "",

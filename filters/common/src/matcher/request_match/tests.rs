@@ -200,6 +200,15 @@ fn route_match_fields() {
     assert!(hit(exact, "/x?a=v1#frag") && !hit(exact, "/x?b=1#a=v") && !hit(exact, "/x?a=w&a=v"));
     let present = r#"{"query_parameters":[{"name":"a"}]}"#;
     assert!(hit(present, "/x?&a") && !hit(present, "/x"));
+    // RouteMatch's forms keep the request's trailing slash, as Envoy sees it.
+    let api = r#"{"prefix":"/api/"}"#;
+    assert!(hit(api, "/api/") && hit(api, "/api/x") && hit(api, "/x/../api/?q"));
+    assert!(!hit(api, "/api") && !hit(api, "/api?x=/"));
+    assert!(hit(r#"{"path":"/a/"}"#, "/a/") && !hit(r#"{"path":"/a/"}"#, "/a"));
+    assert!(hit(r#"{"path":"/"}"#, "/") && hit(r#"{"prefix":"/"}"#, "/x"));
+    assert!(hit(r#"{"safe_regex":{"regex":"/d/"}}"#, "/d/"));
+    // Tollgate's StringMatcher path sees it dropped (its documented rule).
+    assert!(hit(r#"{"path":{"exact":"/a"}}"#, "/a/"));
     assert!(rm(r#"{"prefix":"/"}"#).has_path_condition());
     assert!(!rm(present).has_path_condition() && !rm(present).is_empty());
 }
