@@ -72,6 +72,12 @@ impl std::ops::Deref for Group {
 mod ext;
 mod raw;
 
+/// A requirement node's identity within one evaluation: its address (the
+/// tree is borrowed from the configuration for the whole request).
+fn node_id(r: &Requirement) -> usize {
+    std::ptr::from_ref(r) as usize
+}
+
 pub use ext::{uses_ext_authz, Checked};
 
 /// Why a request is refused.
@@ -172,7 +178,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 audiences,
             } => match self.methods.jwt {
                 Some(j) => match j.variant(provider, audiences.as_deref()) {
-                    Some(v) => self.jwt.eval(j, v, self.req, self.store),
+                    Some(v) => self.jwt.eval(j, v, node_id(r), self.req, self.store),
                     None => Outcome::Denied(Reason::Invalid, "unknown JWT provider".into()),
                 },
                 None => Outcome::Denied(Reason::Invalid, "JWT is not configured".into()),
@@ -210,7 +216,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 .clone()
                 .unwrap_or_else(|| Outcome::Denied(Reason::ExtAuthz, EXT_AUTHZ_DENIED.into())),
             Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
-                let outcomes = self.every_method();
+                let outcomes = self.every_method(node_id(r));
                 let granted = outcomes
                     .iter()
                     .find(|o| matches!(o, Outcome::Granted(_)))
@@ -228,7 +234,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
     }
 
     /// Every configured method, unrestricted.
-    fn every_method(&self) -> Vec<Outcome> {
+    fn every_method(&self, node: usize) -> Vec<Outcome> {
         let mut out = Vec::new();
         if self.methods.api_key.is_some() {
             out.push(self.api_key(None));
@@ -238,7 +244,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
         }
         if let Some(j) = self.methods.jwt {
             for v in 0..j.names.len() {
-                out.push(self.jwt.eval(j, v, self.req, self.store));
+                out.push(self.jwt.eval(j, v, node, self.req, self.store));
             }
         }
         out

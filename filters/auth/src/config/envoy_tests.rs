@@ -23,7 +23,8 @@ fn with_rules(rules: Value, extra: Value) -> Config {
     let mut c = json!({
         "jwt": {"providers": {
             "provider1": {"issuer": "https://issuer.example", "local_jwks": {"inline_string": JWKS}},
-            "provider2": {"issuer": "issuer2", "local_jwks": {"inline_string": JWKS}}
+            "provider2": {"issuer": "issuer2", "local_jwks": {"inline_string": JWKS}},
+            "forwarding": {"issuer": "https://issuer.example", "local_jwks": {"inline_string": JWKS}, "forward": true}
         }},
         "rules": rules
     });
@@ -104,8 +105,16 @@ fn jwt_requirement_examples() {
     let nested = rule(json!({"requires_all": {"requirements": [
         {"provider_name": "provider1"},
         {"requires_any": {"requirements": [{"provider_name": "provider2"}, {"provider_name": "provider1"}]}}]}}));
-    assert_eq!(status(&nested, "/", Some(&good)), 200);
+    // One token for A and C: A verifies it and, with `forward: false`,
+    // takes it away, so C finds none (Envoy's jwt_authn removes it the same
+    // way; tests/tests/envoy_forms.rs compares the two).
+    assert_eq!(status(&nested, "/", Some(&good)), 401);
     assert_eq!(status(&nested, "/", None), 401);
+    // With `forward: true` A leaves it for C.
+    let nested = rule(json!({"requires_all": {"requirements": [
+        {"provider_name": "forwarding"},
+        {"requires_any": {"requirements": [{"provider_name": "provider2"}, {"provider_name": "provider1"}]}}]}}));
+    assert_eq!(status(&nested, "/", Some(&good)), 200);
     // Example 6: require A or (B and C).
     let either = rule(json!({"requires_any": {"requirements": [
         {"provider_name": "provider1"},
