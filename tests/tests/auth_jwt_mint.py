@@ -47,6 +47,7 @@ print(json.dumps({
     "rotated": tok(r2, "RS256", "r2", sub="rotated"),
     "never_known": tok(r2, "RS256", "r9", sub="nobody"),
     "expired": tok(r1, "RS256", "r1", iat=now - 7200, exp=now - 3600),
+    "expired_30s": tok(r1, "RS256", "r1", iat=now - 600, exp=now - 30),
     "nbf_future": tok(r1, "RS256", "r1", nbf=now + 3600),
     "wrong_iss": tok(r1, "RS256", "r1", iss="https://evil.test"),
     "wrong_aud": tok(r1, "RS256", "r1", aud="other.test"),

@@ -42,6 +42,11 @@ fn bad_headers_configurations_name_the_field() {
             "unknown field",
         ),
         (
+            r#"{"mutations": {"request_mutations": [{"remove": "a", "append": {"header": {"key": "b", "value": "c"}}}]}}"#,
+            "mutations.request_mutations[0]",
+            "exactly one of append, remove, remove_on_match",
+        ),
+        (
             r#"{"request_headers_to_remove": "x-a"}"#,
             "request_headers_to_remove",
             "sequence",
@@ -115,7 +120,14 @@ fn bad_auth_configurations_name_the_field() {
         (format!(r#"{{{api}, "rules": [{{"requires": {{"api_key": {{"allowed_clients": ["nobody"]}}}}}}]}}"#),
          "rules[0].requires.api_key.allowed_clients[0]", "no credential has client"),
         (format!(r#"{{{api}, "rules": [{{"requires": {{"api_key": {{}}, "basic": {{}}}}}}]}}"#),
-         "rules[0].requires", "exactly one"),
+         "rules[0].requires", "at most one"),
+        // jwt_authn's forms: the path follows the spelling used.
+        (r#"{"rules": [{"match": {"prefix": "/"}, "requires": {"requires_any": {"requirements": [{"allow_missing": {}}, {"provider_name": "idp"}]}}}]}"#.to_string(),
+         "rules[0].requires.requires_any.requirements[1].provider_name", "needs the top-level jwt configuration"),
+        (r#"{"rules": [{"match": {"prefix": "/", "path": "/x"}}]}"#.to_string(),
+         "rules[0].match", "at most one of path, prefix, safe_regex, path_separated_prefix"),
+        (r#"{"rules": [{"match": {"prefix": "/"}, "requirement_name": "r"}]}"#.to_string(),
+         "rules[0].requirement_name", "no requirement \"r\" in requirement_map"),
         (r#"{"api_key": {"credentials": [{"key_sha256": "abc", "client": "c"}], "key_sources": [{"header": "x"}]}}"#.to_string(),
          "api_key.credentials[0]", "64 hex digits"),
         (format!(r#"{{{api}, "identity_header": "host"}}"#), "identity_header", "cannot be modified"),

@@ -412,6 +412,17 @@ fn bad_configurations_name_the_field() {
             "response_headers",
             "unknown variant",
         ),
+        // Envoy's ratelimit layout: one setting in one place.
+        (
+            r#"{"domain": "d", "timeout": "1s", "rate_limit_service": {"grpc_service": {"envoy_grpc": {"cluster_name": "r"}}, "timeout": "1s"}, "descriptors": [{"key": [{"remote_address": {}}]}]}"#,
+            "rate_limit_service.timeout",
+            "also set at the top level",
+        ),
+        (
+            r#"{"token_bucket": {"max_tokens": 1, "fill_interval": "1s"}, "response_headers": "OFF", "enable_x_ratelimit_headers": "OFF"}"#,
+            "enable_x_ratelimit_headers",
+            "set one of them",
+        ),
     ];
     for (config, field, reason) in cases {
         let line = rejected(config);

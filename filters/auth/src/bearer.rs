@@ -54,6 +54,25 @@ pub struct JwtState<'a> {
     pub cache_misses: Cell<u64>,
     /// Where verified tokens were found, for `forward: false`.
     pub hide: RefCell<Vec<Location>>,
+    /// Locations a verified token with `forward: false` came from, and the
+    /// requirement node that verified it: as in Envoy's jwt_authn, which
+    /// removes such a token as soon as it is verified, leaves evaluated after
+    /// it find nothing there (so one token cannot satisfy two leaves of a
+    /// `requires_all`). The node that consumed it still sees it, so that
+    /// evaluating the same tree again gives the same result.
+    consumed: RefCell<Vec<(Location, usize)>>,
+}
+
+/// Whether two locations read the same header, parameter or cookie (Envoy
+/// removes the whole header whatever the prefix).
+fn same_place(a: &Location, b: &Location) -> bool {
+    match (a, b) {
+        (Location::Header { name: x, .. }, Location::Header { name: y, .. }) => x == y,
+        (Location::Param(x), Location::Param(y)) | (Location::Cookie(x), Location::Cookie(y)) => {
+            x == y
+        }
+        _ => false,
+    }
 }
 
 impl<'a> JwtState<'a> {
@@ -65,23 +84,41 @@ impl<'a> JwtState<'a> {
             cache_hits: Cell::new(0),
             cache_misses: Cell::new(0),
             hide: RefCell::new(Vec::new()),
+            consumed: RefCell::new(Vec::new()),
         }
     }
 
+    /// The outcome of provider variant `variant` for the requirement node
+    /// `node` (any stable identity of the leaf that asks, such as its
+    /// address).
     pub fn eval<S: RequestSource>(
         &self,
         config: &JwtConfig,
         variant: usize,
+        node: usize,
         req: &Request<S>,
         store: &dyn Store,
     ) -> Outcome {
+        let Some(v) = config.variants.get(variant) else {
+            return Outcome::Denied(Reason::Invalid, "no such JWT provider".into());
+        };
+        let open: Vec<Location> = {
+            let consumed = self.consumed.borrow();
+            v.provider
+                .locations
+                .iter()
+                .filter(|l| !consumed.iter().any(|(c, n)| *n != node && same_place(c, l)))
+                .cloned()
+                .collect()
+        };
+        if open.len() < v.provider.locations.len() {
+            // Another leaf took a token from here: not the memoized result.
+            return self.check(config, v, &open, node, req, store);
+        }
         if let Some(o) = self.memo.borrow().get(&variant) {
             return o.clone();
         }
-        let outcome = match config.variants.get(variant) {
-            Some(v) => self.check(config, v, req, store),
-            None => Outcome::Denied(Reason::Invalid, "no such JWT provider".into()),
-        };
+        let outcome = self.check(config, v, &open, node, req, store);
         self.memo.borrow_mut().insert(variant, outcome.clone());
         outcome
     }
@@ -90,11 +127,13 @@ impl<'a> JwtState<'a> {
         &self,
         config: &JwtConfig,
         v: &Variant,
+        open: &[Location],
+        node: usize,
         req: &Request<S>,
         store: &dyn Store,
     ) -> Outcome {
         let p = &v.provider;
-        let Some(found) = jwt::extract(req, &p.locations) else {
+        let Some(found) = jwt::extract(req, open) else {
             return Outcome::Missing;
         };
         let now = epoch_seconds(req.now());
@@ -105,6 +144,9 @@ impl<'a> JwtState<'a> {
         let granted = |e: Entry| {
             if !p.forward {
                 self.hide.borrow_mut().push(found.location.clone());
+                self.consumed
+                    .borrow_mut()
+                    .push((found.location.clone(), node));
             }
             Outcome::Granted(Grant {
                 identity: e.identity,

@@ -4,6 +4,7 @@
 //! {
 //!   "rules": [{"match": RequestMatch, "requires": Requirement}],
 //!   "default_requires": Requirement,
+//!   "requirement_map": {"name": Requirement},          (jwt_authn's)
 //!   "identity_header": "x-tollgate-identity",
 //!   "api_key": ApiKeyConfig,
 //!   "basic": BasicConfig,
@@ -14,9 +15,11 @@
 //! ```
 //!
 //! The first rule whose `match` holds decides; a request no rule matches
-//! passes unless `default_requires` is set. Unknown fields are errors, and so
-//! is a requirement naming a method that is not configured or a client that
-//! no credential has.
+//! passes unless `default_requires` is set. As in jwt_authn, a rule names its
+//! requirement with `requires` or with `requirement_name` (a key of
+//! `requirement_map`), and a rule with neither requires nothing. Unknown
+//! fields are errors, and so is a requirement naming a method that is not
+//! configured or a client that no credential has.
 
 use crate::api_key::ApiKeyConfig;
 use crate::basic::BasicConfig;
@@ -24,6 +27,7 @@ use crate::ext_authz::ExtAuthzConfig;
 use crate::jwt_config::{JwtConfig, RawJwtConfig};
 use crate::requirement::{Methods, Requirement};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use tollgate_common::header::MutableHeaderName;
 use tollgate_common::matcher::RequestMatch;
 use tollgate_common::path::AmbiguousPathAction;
@@ -31,12 +35,22 @@ use tollgate_common::ConfigError;
 
 pub const DEFAULT_IDENTITY_HEADER: &str = "x-tollgate-identity";
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct Rule {
-    #[serde(default, rename = "match")]
     pub matcher: RequestMatch,
+    /// `requires`, or the `requirement_map` entry `requirement_name` names;
+    /// [`Requirement::NotRequired`] when the rule has neither.
     pub requires: Requirement,
+}
+
+/// A rule as written: jwt_authn's `RequirementRule`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(default, rename = "match")]
+    matcher: RequestMatch,
+    requires: Option<Requirement>,
+    requirement_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,8 +91,10 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    rules: Vec<Rule>,
+    rules: Vec<RawRule>,
     default_requires: Option<Requirement>,
+    #[serde(default)]
+    requirement_map: BTreeMap<String, Requirement>,
     identity_header: Option<MutableHeaderName>,
     api_key: Option<ApiKeyConfig>,
     basic: Option<BasicConfig>,
@@ -133,9 +149,35 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         Some(j) => Some(j.build(namespace).map_err(|e| ConfigError::new("jwt", e))?),
         None => None,
     };
-    let has_path_rules = raw.rules.iter().any(|r| r.matcher.has_path());
+    let mut rules = Vec::with_capacity(raw.rules.len());
+    for (i, rule) in raw.rules.into_iter().enumerate() {
+        let requires = match (rule.requires, rule.requirement_name) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    format!("rules[{i}]"),
+                    "give requires or requirement_name, not both",
+                ))
+            }
+            (Some(r), None) => r,
+            (None, Some(name)) => match raw.requirement_map.get(&name) {
+                Some(r) => r.clone(),
+                None => {
+                    return Err(ConfigError::new(
+                        format!("rules[{i}].requirement_name"),
+                        format!("no requirement {name:?} in requirement_map"),
+                    ))
+                }
+            },
+            (None, None) => Requirement::NotRequired,
+        };
+        rules.push(Rule {
+            matcher: rule.matcher,
+            requires,
+        });
+    }
+    let has_path_rules = rules.iter().any(|r| r.matcher.has_path_condition());
     let mut config = Config {
-        rules: raw.rules,
+        rules,
         default_requires: raw.default_requires,
         identity_header: raw.identity_header.map_or_else(
             || DEFAULT_IDENTITY_HEADER.to_string(),
@@ -148,6 +190,9 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         has_path_rules,
         ambiguous_path_action: raw.ambiguous_path_action,
     };
+    for (name, r) in &raw.requirement_map {
+        check(&config, r, &format!("requirement_map.{name}"))?;
+    }
     for (i, rule) in config.rules.iter().enumerate() {
         check(&config, &rule.requires, &format!("rules[{i}].requires"))?;
     }
@@ -215,14 +260,9 @@ fn check(config: &Config, r: &Requirement, path: &str) -> Result<(), ConfigError
                 Some(_) => Ok(()),
             }
         }
-        Requirement::Any(children) | Requirement::All(children) => {
-            let name = if matches!(r, Requirement::Any(_)) {
-                "requires_any"
-            } else {
-                "requires_all"
-            };
-            for (i, c) in children.iter().enumerate() {
-                check(config, c, &format!("{path}.{name}[{i}]"))?;
+        Requirement::Any(group) | Requirement::All(group) => {
+            for (i, c) in group.iter().enumerate() {
+                check(config, c, &format!("{path}.{}[{i}]", group.field))?;
             }
             Ok(())
         }
@@ -244,5 +284,7 @@ fn prepare(jwt: &mut JwtConfig, r: &Requirement) {
     }
 }
 
+#[cfg(test)]
+mod envoy_tests;
 #[cfg(test)]
 mod tests;

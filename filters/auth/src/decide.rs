@@ -247,7 +247,7 @@ fn uses(r: &Requirement, used: &mut [bool; 3], config: &Config) {
         Requirement::ApiKey { .. } => used[0] = true,
         Requirement::Basic => used[1] = true,
         Requirement::Jwt { .. } => used[2] = true,
-        Requirement::ExtAuthz => {}
+        Requirement::ExtAuthz | Requirement::NotRequired => {}
         Requirement::Any(c) | Requirement::All(c) => c.iter().for_each(|c| uses(c, used, config)),
         Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
             used[0] |= config.api_key.is_some();

@@ -1,11 +1,13 @@
 //! The requirement tree, with jwt_authn's semantics, and its evaluation.
 //!
-//! A requirement is a JSON object with exactly one key:
+//! A requirement is a JSON object with at most one key:
 //! `{"api_key": {"allowed_clients": [...]}}`, `{"basic": {}}`,
 //! `{"provider_name": "p"}`, `{"provider_and_audiences": {..}}` (JWT),
-//! `{"requires_any": [...]}`, `{"requires_all": [...]}`,
+//! `{"requires_any": [...]}`, `{"requires_all": [...]}` (or jwt_authn's
+//! `{"requires_any": {"requirements": [...]}}`, same meaning),
 //! `{"allow_missing": {}}`, `{"allow_missing_or_failed": {}}`,
-//! `{"ext_authz": {}}` (the authorization service's answer, set by the glue).
+//! `{"ext_authz": {}}` (the authorization service's answer, set by the glue),
+//! and `{}`, which requires nothing (jwt_authn's empty `JwtRequirement`).
 //! New methods (JWT providers, external authorization) are new leaves: a
 //! leaf yields an [`Outcome`] and the combinators do not care which method
 //! produced it.
@@ -35,9 +37,9 @@ pub enum Requirement {
     },
     /// The first child that succeeds; when none does, the first failure
     /// (a bad credential outranks a missing one).
-    Any(Vec<Requirement>),
+    Any(Group),
     /// Every child; stops at the first that does not succeed.
-    All(Vec<Requirement>),
+    All(Group),
     /// Passes when the request carries no credential for any configured
     /// method; a credential that is present must be valid.
     AllowMissing,
@@ -46,10 +48,35 @@ pub enum Requirement {
     /// The external authorization service allows. Not a credential:
     /// `allow_missing*` never consult it.
     ExtAuthz,
+    /// Nothing is required and nothing is checked: `{}`, or a rule without
+    /// `requires` (jwt_authn's empty `JwtRequirement`). No identity is set.
+    NotRequired,
+}
+
+/// The children of `requires_any` / `requires_all`, and the field they were
+/// written under (for error paths): `requires_any`, or
+/// `requires_any.requirements` in jwt_authn's form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub children: Vec<Requirement>,
+    pub field: &'static str,
+}
+
+impl std::ops::Deref for Group {
+    type Target = [Requirement];
+    fn deref(&self) -> &[Requirement] {
+        &self.children
+    }
 }
 
 mod ext;
 mod raw;
+
+/// A requirement node's identity within one evaluation: its address (the
+/// tree is borrowed from the configuration for the whole request).
+fn node_id(r: &Requirement) -> usize {
+    std::ptr::from_ref(r) as usize
+}
 
 pub use ext::{uses_ext_authz, Checked};
 
@@ -154,14 +181,15 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 audiences,
             } => match self.methods.jwt {
                 Some(j) => match j.variant(provider, audiences.as_deref()) {
-                    Some(v) => self.jwt.eval(j, v, self.req, self.store),
+                    Some(v) => self.jwt.eval(j, v, node_id(r), self.req, self.store),
                     None => Outcome::Denied(Reason::Invalid, "unknown JWT provider".into()),
                 },
                 None => Outcome::Denied(Reason::Invalid, "JWT is not configured".into()),
             },
+            Requirement::NotRequired => Outcome::Granted(Grant::default()),
             Requirement::Any(children) => {
                 let mut failure = None;
-                for c in children {
+                for c in children.iter() {
                     match self.eval(c) {
                         Outcome::Granted(g) => return Outcome::Granted(g),
                         Outcome::Missing => {}
@@ -174,7 +202,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
             }
             Requirement::All(children) => {
                 let mut grant = Grant::default();
-                for c in children {
+                for c in children.iter() {
                     match self.eval(c) {
                         Outcome::Granted(g) => {
                             grant.identity = grant.identity.or(g.identity);
@@ -191,7 +219,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 .clone()
                 .unwrap_or_else(|| Outcome::Denied(Reason::ExtAuthz, EXT_AUTHZ_DENIED.into())),
             Requirement::AllowMissing | Requirement::AllowMissingOrFailed => {
-                let outcomes = self.every_method();
+                let outcomes = self.every_method(node_id(r));
                 let granted = outcomes
                     .iter()
                     .find(|o| matches!(o, Outcome::Granted(_)))
@@ -209,7 +237,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
     }
 
     /// Every configured method, unrestricted.
-    fn every_method(&self) -> Vec<Outcome> {
+    fn every_method(&self, node: usize) -> Vec<Outcome> {
         let mut out = Vec::new();
         if self.methods.api_key.is_some() {
             out.push(self.api_key(None));
@@ -219,7 +247,7 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
         }
         if let Some(j) = self.methods.jwt {
             for v in 0..j.names.len() {
-                out.push(self.jwt.eval(j, v, self.req, self.store));
+                out.push(self.jwt.eval(j, v, node, self.req, self.store));
             }
         }
         out

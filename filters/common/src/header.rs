@@ -135,6 +135,9 @@ pub trait HeaderTarget {
     /// Adds one more value.
     fn add(&mut self, name: &str, value: &str);
     fn remove(&mut self, name: &str);
+    /// The names present, lower-case, each once, in first-seen order (for
+    /// header_mutation's `remove_on_match`).
+    fn names(&self) -> Vec<String>;
 }
 
 #[cfg(test)]

@@ -73,6 +73,18 @@ impl HeaderTarget for HostHeaders {
     fn remove(&mut self, name: &str) {
         let _ = hostcalls::remove_map_value(self.0, name);
     }
+
+    fn names(&self) -> Vec<String> {
+        // Values stay bytes (not read); names are tokens Envoy's codecs
+        // validated, so they are UTF-8.
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in hostcalls::get_map_bytes(self.0).unwrap_or_default() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
 }
 
 /// A counter in Envoy's stats. Envoy files wasm-defined metrics under its

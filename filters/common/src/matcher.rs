@@ -28,6 +28,8 @@ enum Kind {
     Contains(String),
     /// Anchored at both ends: Envoy's regex matchers match the whole value.
     Regex(Regex),
+    /// RouteMatch's `path_separated_prefix`: the prefix, then the end or `/`.
+    SeparatedPrefix(String),
 }
 
 #[derive(Deserialize)]
@@ -174,6 +176,25 @@ impl StringMatcher {
                 }
             }
             Kind::Regex(r) => r.is_match(value),
+            Kind::SeparatedPrefix(p) => {
+                v.get(..p.len()).is_some_and(|a| eq(a, p))
+                    && matches!(v.get(p.len()), None | Some(b'/'))
+            }
+        }
+    }
+
+    /// A matcher of one of RouteMatch's path forms (`prefix`, `path`,
+    /// `path_separated_prefix`), case-insensitive unless `case_sensitive`.
+    fn route(kind: fn(String) -> Kind, s: String, case_sensitive: bool) -> Self {
+        let ignore_case = !case_sensitive;
+        let s = if ignore_case {
+            s.to_ascii_lowercase()
+        } else {
+            s
+        };
+        StringMatcher {
+            kind: kind(s),
+            ignore_case,
         }
     }
 }

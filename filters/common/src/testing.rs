@@ -97,4 +97,14 @@ impl HeaderTarget for HeaderList {
     fn remove(&mut self, name: &str) {
         self.0.retain(|(n, _)| n != name);
     }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (n, _) in &self.0 {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+        names
+    }
 }

@@ -4,24 +4,64 @@
 //!
 //! Every template, response side included, is expanded at request time, so
 //! `%REQ(x)%` in a response header refers to the request (as in Envoy).
+//!
+//! Order, as in Envoy with a header_mutation filter and the route's lists
+//! (the router applies `request_headers_to_add` after the filters have run,
+//! and `response_headers_to_add` before they see the response): on the
+//! request, header_mutation's `request_mutations` (top level, then matching
+//! rules, each list in order), then every `request_headers_to_remove`, then
+//! every `request_headers_to_add`; on the response, every
+//! `response_headers_to_remove`, every `response_headers_to_add`, then the
+//! `response_mutations`.
 
-use crate::config::{Config, Mutations};
+use crate::config::{Config, HeaderMutation, Mutations};
+use std::rc::Rc;
 use tollgate_common::header::{safe_value, AppendAction, HeaderTarget, HeaderValueOption};
+use tollgate_common::matcher::StringMatcher;
 use tollgate_common::{Request, RequestSource};
 
-/// Header operations for one direction: all removals, then all additions.
+/// Header operations for one direction: `before` in order, all removals, all
+/// additions, then `after` in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ops {
     pub remove: Vec<String>,
     /// (name, expanded value, action), in configuration order.
     pub add: Vec<(String, String, AppendAction)>,
+    /// header_mutation's request mutations.
+    pub before: Vec<Step>,
+    /// header_mutation's response mutations.
+    pub after: Vec<Step>,
 }
 
 impl Ops {
     pub fn is_empty(&self) -> bool {
-        self.remove.is_empty() && self.add.is_empty()
+        self.remove.is_empty()
+            && self.add.is_empty()
+            && self.before.is_empty()
+            && self.after.is_empty()
     }
 }
+
+/// One header_mutation action, its value expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Add(String, String, AppendAction),
+    Remove(String),
+    RemoveMatching(Matcher),
+}
+
+/// A `remove_on_match` key matcher, shared with the configuration (equal
+/// when it is the same one).
+#[derive(Debug, Clone)]
+pub struct Matcher(pub Rc<StringMatcher>);
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Matcher {}
 
 /// The mutations planned for one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,6 +120,38 @@ fn collect<S: RequestSource>(m: &Mutations, req: &Request<S>, plan: &mut Plan) {
         expand_into(&m.response_headers_to_add, req, &mut plan.response),
     );
     plan.values_dropped = plan.values_dropped.saturating_add(dropped);
+    let dropped = steps_into(&m.request_mutations, req, &mut plan.request.before).saturating_add(
+        steps_into(&m.response_mutations, req, &mut plan.response.after),
+    );
+    plan.values_dropped = plan.values_dropped.saturating_add(dropped);
+}
+
+/// header_mutation's actions as steps; returns how many were dropped as
+/// unsafe.
+fn steps_into<S: RequestSource>(
+    mutations: &[HeaderMutation],
+    req: &Request<S>,
+    steps: &mut Vec<Step>,
+) -> u32 {
+    let mut dropped = 0u32;
+    for m in mutations {
+        match m {
+            HeaderMutation::Remove(name) => steps.push(Step::Remove(name.as_str().to_string())),
+            HeaderMutation::RemoveOnMatch(matcher) => {
+                steps.push(Step::RemoveMatching(Matcher(Rc::clone(matcher))))
+            }
+            HeaderMutation::Append(option) => {
+                let mut ops = Ops::default();
+                dropped = dropped.saturating_add(expand_into(
+                    std::slice::from_ref(option),
+                    req,
+                    &mut ops,
+                ));
+                steps.extend(ops.add.into_iter().map(|(n, v, a)| Step::Add(n, v, a)));
+            }
+        }
+    }
+    dropped
 }
 
 /// Expands each option into `ops`; returns how many were dropped as unsafe.
@@ -112,49 +184,85 @@ fn expand_into<S: RequestSource>(
     dropped
 }
 
-/// Applies `ops` to `target`: removals first, then additions in order.
+/// Applies `ops` to `target`: `before` in order, removals, additions in
+/// order, then `after` in order.
 pub fn apply(ops: &Ops, target: &mut impl HeaderTarget) -> Applied {
     let mut applied = Applied::default();
+    steps(&ops.before, target, &mut applied);
     for name in &ops.remove {
-        // Only count (and ask the host to remove) what is there.
-        if target.get(name).is_some() {
-            target.remove(name);
-            applied.removed = applied.removed.saturating_add(1);
-        }
+        remove(name, target, &mut applied);
     }
     for (name, value, action) in &ops.add {
-        let wrote = match action {
-            AppendAction::AppendIfExistsOrAdd => {
-                target.add(name, value);
-                true
-            }
-            AppendAction::AddIfAbsent => {
-                let absent = target.get(name).is_none();
-                if absent {
-                    target.add(name, value);
+        add(name, value, *action, target, &mut applied);
+    }
+    steps(&ops.after, target, &mut applied);
+    applied
+}
+
+fn steps(steps: &[Step], target: &mut impl HeaderTarget, applied: &mut Applied) {
+    for step in steps {
+        match step {
+            Step::Add(name, value, action) => add(name, value, *action, target, applied),
+            Step::Remove(name) => remove(name, target, applied),
+            Step::RemoveMatching(m) => {
+                for name in target.names() {
+                    // Pseudo-headers and `host` steer routing: never removed.
+                    if !name.starts_with(':') && name != "host" && m.0.matches(&name) {
+                        remove(&name, target, applied);
+                    }
                 }
-                absent
             }
-            AppendAction::OverwriteIfExistsOrAdd => {
-                target.set(name, value);
-                true
-            }
-            AppendAction::OverwriteIfExists => {
-                let present = target.get(name).is_some();
-                if present {
-                    target.set(name, value);
-                }
-                present
-            }
-        };
-        if wrote {
-            applied.added = applied.added.saturating_add(1);
         }
     }
-    applied
+}
+
+fn remove(name: &str, target: &mut impl HeaderTarget, applied: &mut Applied) {
+    // Only count (and ask the host to remove) what is there.
+    if target.get(name).is_some() {
+        target.remove(name);
+        applied.removed = applied.removed.saturating_add(1);
+    }
+}
+
+fn add(
+    name: &str,
+    value: &str,
+    action: AppendAction,
+    target: &mut impl HeaderTarget,
+    applied: &mut Applied,
+) {
+    let wrote = match action {
+        AppendAction::AppendIfExistsOrAdd => {
+            target.add(name, value);
+            true
+        }
+        AppendAction::AddIfAbsent => {
+            let absent = target.get(name).is_none();
+            if absent {
+                target.add(name, value);
+            }
+            absent
+        }
+        AppendAction::OverwriteIfExistsOrAdd => {
+            target.set(name, value);
+            true
+        }
+        AppendAction::OverwriteIfExists => {
+            let present = target.get(name).is_some();
+            if present {
+                target.set(name, value);
+            }
+            present
+        }
+    };
+    if wrote {
+        applied.added = applied.added.saturating_add(1);
+    }
 }
 
 #[cfg(test)]
 mod apply_tests;
+#[cfg(test)]
+mod header_mutation_tests;
 #[cfg(test)]
 mod plan_tests;

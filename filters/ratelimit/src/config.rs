@@ -28,12 +28,14 @@
 
 use crate::bucket::{Limits, Refill};
 use crate::percent::Fraction;
-use crate::service::{RawService, Service};
+use crate::service::{Domain, RawService, Service, TopLevel};
 use serde::Deserialize;
 use tollgate_common::duration::Duration;
+use tollgate_common::duration::Timeout;
 use tollgate_common::header::HeaderName;
 use tollgate_common::matcher::RequestMatch;
 use tollgate_common::path::AmbiguousPathAction;
+use tollgate_common::status::HttpStatus;
 use tollgate_common::ConfigError;
 
 pub const DEFAULT_MAX_KEYS: u32 = 4096;
@@ -219,11 +221,34 @@ struct RawConfig {
     #[serde(default)]
     filter_enforced: Option<Fraction>,
     #[serde(default)]
-    response_headers: HeaderMode,
+    response_headers: Option<HeaderMode>,
+    /// Envoy's name for `response_headers` (its values `OFF` and
+    /// `DRAFT_VERSION_03`).
+    #[serde(default)]
+    enable_x_ratelimit_headers: Option<XRateLimitHeaders>,
     #[serde(default)]
     rate_limit_service: Option<RawService>,
     #[serde(default)]
     ambiguous_path_action: AmbiguousPathAction,
+    // Envoy's ratelimit filter has these at the top level; Tollgate's own
+    // layout has them in rate_limit_service.
+    #[serde(default)]
+    domain: Option<Domain>,
+    #[serde(default)]
+    timeout: Option<Timeout>,
+    #[serde(default)]
+    failure_mode_deny: Option<bool>,
+    #[serde(default)]
+    status_on_error: Option<HttpStatus>,
+}
+
+/// Envoy's `XRateLimitHeadersRFCVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum XRateLimitHeaders {
+    #[serde(rename = "OFF")]
+    Off,
+    #[serde(rename = "DRAFT_VERSION_03")]
+    DraftVersion03,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +270,36 @@ impl TryFrom<u32> for MaxKeys {
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let raw: RawConfig = tollgate_common::config::parse(bytes)?;
     let global = raw.rate_limit_service.is_some();
+    let header_mode = match (raw.response_headers, raw.enable_x_ratelimit_headers) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "enable_x_ratelimit_headers",
+                "response_headers sets the same thing; set one of them",
+            ))
+        }
+        (Some(m), None) => Some(m),
+        (None, Some(XRateLimitHeaders::Off)) => Some(HeaderMode::Off),
+        (None, Some(XRateLimitHeaders::DraftVersion03)) => Some(HeaderMode::DraftVersion03),
+        (None, None) => None,
+    };
+    let top = TopLevel {
+        domain: raw.domain,
+        timeout: raw.timeout,
+        failure_mode_deny: raw.failure_mode_deny,
+        status_on_error: raw.status_on_error,
+    };
+    let rate_limit_service = match raw.rate_limit_service {
+        Some(s) => Some(s.build(top, header_mode == Some(HeaderMode::DraftVersion03))?),
+        None => match top.first_set() {
+            Some(field) => {
+                return Err(ConfigError::new(
+                    field,
+                    "is a setting of the rate-limit service: needs rate_limit_service",
+                ))
+            }
+            None => None,
+        },
+    };
     for (i, d) in raw.descriptors.iter().enumerate() {
         if d.token_bucket.is_none() && !global {
             return Err(ConfigError::new(
@@ -276,10 +331,9 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         None => HeaderName::try_from(DEFAULT_IDENTITY_HEADER.to_string())
             .map_err(|e| ConfigError::new("identity_header", e))?,
     };
-    let has_path_conditions = raw
-        .descriptors
-        .iter()
-        .any(|d| d.matcher.has_path() || d.key.iter().any(|k| matches!(k, KeyEntry::Path { .. })));
+    let has_path_conditions = raw.descriptors.iter().any(|d| {
+        d.matcher.has_path_condition() || d.key.iter().any(|k| matches!(k, KeyEntry::Path { .. }))
+    });
     Ok(Config {
         token_bucket: raw.token_bucket.map(|t| t.0),
         descriptors: raw
@@ -297,12 +351,14 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         max_keys: raw.max_keys.map_or(DEFAULT_MAX_KEYS, |m| m.0),
         filter_enabled: raw.filter_enabled.unwrap_or_default(),
         filter_enforced: raw.filter_enforced.unwrap_or_default(),
-        response_headers: raw.response_headers,
-        rate_limit_service: raw.rate_limit_service.map(Service::from),
+        response_headers: header_mode.unwrap_or_default(),
+        rate_limit_service,
         ambiguous_path_action: raw.ambiguous_path_action,
         has_path_conditions,
     })
 }
 
+#[cfg(test)]
+mod envoy_tests;
 #[cfg(test)]
 mod tests;

@@ -83,7 +83,10 @@ pub fn verdict(
         }
         Err(reason) => return Verdict::FailOpen { reason },
     };
-    let response_headers = safe_headers(&r.response_headers_to_add);
+    let mut response_headers = safe_headers(&r.response_headers_to_add);
+    if service.x_ratelimit_headers {
+        response_headers.extend(x_ratelimit_headers(&r));
+    }
     let over = r.overall_code == rls::CODE_OVER_LIMIT;
     if over && enforced() {
         return Verdict::Limit {
@@ -133,6 +136,66 @@ pub fn retry_after(r: &RateLimitResponse) -> u64 {
             .max()
     };
     longest(true).or_else(|| longest(false)).unwrap_or(1).max(1)
+}
+
+/// Envoy's ratelimit filter's `x-ratelimit-*` headers
+/// (`enable_x_ratelimit_headers: DRAFT_VERSION_03`) from the statuses that
+/// carry a `current_limit`: the one with the fewest `limit_remaining` (the
+/// first of equals) gives `x-ratelimit-limit` (its `requests_per_unit`, then
+/// `, <requests_per_unit>;w=<window seconds>[;name="<name>"]` for every such
+/// status of a known unit), `x-ratelimit-remaining` and `x-ratelimit-reset`
+/// (whole seconds of its `duration_until_reset`, 0 without one). None when no
+/// status carries a limit.
+pub fn x_ratelimit_headers(r: &RateLimitResponse) -> Vec<(String, String)> {
+    let limited = || {
+        r.statuses
+            .iter()
+            .filter_map(|s| s.current_limit.as_ref().map(|l| (s, l)))
+    };
+    let mut min: Option<(&rls::DescriptorStatus, &rls::RateLimit)> = None;
+    for (s, l) in limited() {
+        if min.is_none_or(|(m, _)| s.limit_remaining < m.limit_remaining) {
+            min = Some((s, l));
+        }
+    }
+    let Some((status, limit)) = min else {
+        return vec![];
+    };
+    let mut value = limit.requests_per_unit.to_string();
+    for (_, l) in limited() {
+        let Some(window) = unit_seconds(l.unit) else {
+            continue;
+        };
+        value.push_str(&format!(", {};w={window}", l.requests_per_unit));
+        if !l.name.is_empty() {
+            value.push_str(&format!(";name=\"{}\"", l.name));
+        }
+    }
+    let reset = status.duration_until_reset.map_or(0, |d| d.seconds);
+    [
+        ("x-ratelimit-limit", value),
+        ("x-ratelimit-remaining", status.limit_remaining.to_string()),
+        ("x-ratelimit-reset", reset.to_string()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| safe_value(v))
+    .map(|(n, v)| (n.to_string(), v))
+    .collect()
+}
+
+/// Seconds in a `RateLimitResponse.RateLimit.Unit` (Envoy's table: a month
+/// is 30 days, a year 365); `None` for `UNKNOWN` and values it does not know.
+fn unit_seconds(unit: i32) -> Option<u64> {
+    Some(match unit {
+        1 => 1,
+        2 => 60,
+        3 => 3_600,
+        4 => 86_400,
+        7 => 7 * 86_400,
+        5 => 30 * 86_400,
+        6 => 365 * 86_400,
+        _ => return None,
+    })
 }
 
 /// The service's headers that may be set: valid names (lower-cased), not

@@ -1,7 +1,11 @@
-//! The JSON form of a requirement: an object with exactly one key.
+//! The JSON form of a requirement: an object with at most one key (jwt_authn's
+//! `JwtRequirement`; the empty object requires nothing, as in Envoy).
 
-use super::Requirement;
-use serde::Deserialize;
+use super::{Group, Requirement};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -10,8 +14,8 @@ pub(super) struct RawRequirement {
     basic: Option<Empty>,
     provider_name: Option<String>,
     provider_and_audiences: Option<ProviderAndAudiences>,
-    requires_any: Option<Vec<Requirement>>,
-    requires_all: Option<Vec<Requirement>>,
+    requires_any: Option<List>,
+    requires_all: Option<List>,
     allow_missing: Option<Empty>,
     allow_missing_or_failed: Option<Empty>,
     ext_authz: Option<Empty>,
@@ -27,12 +31,54 @@ struct ApiKeyRequirement {
     allowed_clients: Option<Vec<String>>,
 }
 
-/// Envoy's `ProviderWithAudiences`.
+/// Envoy's `ProviderWithAudiences`; no (or empty) `audiences` keeps the
+/// provider's own, as in Envoy.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProviderAndAudiences {
     provider_name: String,
+    #[serde(default)]
     audiences: Vec<String>,
+}
+
+/// The children of `requires_any` / `requires_all`: Tollgate's bare list
+/// (`[...]`) or Envoy's `JwtRequirementOrList` / `JwtRequirementAndList`
+/// (`{"requirements": [...]}`). Both mean the same.
+struct List {
+    children: Vec<Requirement>,
+    /// True for Envoy's form (error paths then go through `requirements`).
+    envoy: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvoyList {
+    requirements: Vec<Requirement>,
+}
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = List;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of requirements, or {\"requirements\": [...]}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<List, A::Error> {
+                Ok(List {
+                    children: Vec::deserialize(SeqAccessDeserializer::new(seq))?,
+                    envoy: false,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<List, A::Error> {
+                Ok(List {
+                    children: EnvoyList::deserialize(MapAccessDeserializer::new(map))?.requirements,
+                    envoy: true,
+                })
+            }
+        }
+        d.deserialize_any(ListVisitor)
+    }
 }
 
 impl TryFrom<RawRequirement> for Requirement {
@@ -54,26 +100,32 @@ impl TryFrom<RawRequirement> for Requirement {
             });
         }
         if let Some(p) = r.provider_and_audiences {
-            if p.audiences.is_empty() {
-                return Err("provider_and_audiences.audiences must not be empty".into());
-            }
             found.push(Requirement::Jwt {
                 provider: p.provider_name,
-                audiences: Some(p.audiences),
+                audiences: (!p.audiences.is_empty()).then_some(p.audiences),
             });
         }
-        for (list, make) in [
+        for (list, name, make) in [
             (
                 r.requires_any,
-                Requirement::Any as fn(Vec<Requirement>) -> Requirement,
+                "requires_any",
+                Requirement::Any as fn(Group) -> Requirement,
             ),
-            (r.requires_all, Requirement::All),
+            (r.requires_all, "requires_all", Requirement::All),
         ] {
             match list {
-                Some(l) if l.is_empty() => {
-                    return Err("requires_any / requires_all must not be empty".into())
+                Some(l) if l.children.is_empty() => {
+                    return Err(format!("{name} must not be empty"));
                 }
-                Some(l) => found.push(make(l)),
+                Some(l) => found.push(make(Group {
+                    children: l.children,
+                    field: match (name, l.envoy) {
+                        ("requires_any", false) => "requires_any",
+                        ("requires_any", true) => "requires_any.requirements",
+                        (_, false) => "requires_all",
+                        (_, true) => "requires_all.requirements",
+                    },
+                })),
                 None => {}
             }
         }
@@ -89,8 +141,11 @@ impl TryFrom<RawRequirement> for Requirement {
         let mut it = found.into_iter();
         match (it.next(), it.next()) {
             (Some(req), None) => Ok(req),
+            // jwt_authn: "An empty message means JWT verification is not
+            // required" (its AllowAllVerifier).
+            (None, _) => Ok(Requirement::NotRequired),
             _ => Err(
-                "a requirement has exactly one of api_key, basic, provider_name, \
+                "a requirement has at most one of api_key, basic, provider_name, \
                  provider_and_audiences, requires_any, requires_all, allow_missing, \
                  allow_missing_or_failed, ext_authz"
                     .into(),

@@ -7,6 +7,7 @@ fn add(name: &str, value: &str, action: AppendAction) -> Ops {
     Ops {
         remove: vec![],
         add: vec![(name.to_string(), value.to_string(), action)],
+        ..Ops::default()
     }
 }
 
@@ -53,6 +54,7 @@ fn removals_come_first_and_count_only_present_headers() {
     let ops = Ops {
         remove: vec!["x".into(), "missing".into(), "z".into()],
         add: vec![("x".into(), "fresh".into(), AppendAction::AddIfAbsent)],
+        ..Ops::default()
     };
     let mut h = Headers::of(&[("x", "stale"), ("x", "stale2"), ("z", "1"), ("keep", "k")]);
     let applied = apply(&ops, &mut h);
@@ -77,6 +79,7 @@ fn successive_adds_see_earlier_ones() {
             ("x".into(), "2".into(), AppendAction::AddIfAbsent),
             ("x".into(), "3".into(), AppendAction::AppendIfExistsOrAdd),
         ],
+        ..Ops::default()
     };
     let mut h = Headers::default();
     assert_eq!(

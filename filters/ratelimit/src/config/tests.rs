@@ -184,7 +184,7 @@ fn errors_name_the_field() {
         (
             &format!(r#"{{"token_bucket": {tb}, "domain": "x"}}"#),
             "domain",
-            "unknown field",
+            "needs rate_limit_service",
         ),
         ("[]", "configuration", "must be a JSON object"),
     ];

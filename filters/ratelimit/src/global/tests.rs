@@ -10,6 +10,7 @@ fn service(deny: bool) -> Service {
         failure_mode_deny: deny,
         status_on_error: 503,
         hits_addend: 1,
+        x_ratelimit_headers: false,
     }
 }
 
@@ -210,4 +211,80 @@ fn oversized_answers_are_errors_and_never_read() {
         err.map(|r| r.overall_code),
         Err("gRPC status 14 UNAVAILABLE".into())
     );
+}
+
+fn limited(remaining: u32, rpu: u32, unit: i32, name: &str, reset: i64) -> DescriptorStatus {
+    DescriptorStatus {
+        code: CODE_OK,
+        current_limit: Some(crate::rls::RateLimit {
+            requests_per_unit: rpu,
+            unit,
+            name: name.into(),
+        }),
+        limit_remaining: remaining,
+        duration_until_reset: Some(ProtoDuration {
+            seconds: reset,
+            nanos: 900_000_000,
+        }),
+    }
+}
+
+/// Envoy's ratelimit filter's x-ratelimit-* (DRAFT_VERSION_03) from the
+/// statuses: the one closest to its limit, and every limit's quota policy.
+#[test]
+fn x_ratelimit_headers_are_envoys() {
+    let r = |statuses| RateLimitResponse {
+        overall_code: CODE_OK,
+        statuses,
+        response_headers_to_add: vec![],
+        request_headers_to_add: vec![],
+    };
+    let h = |statuses| x_ratelimit_headers(&r(statuses));
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        h(vec![
+            limited(7, 10, 1, "per-ip", 0),
+            status(CODE_OK, None),
+            limited(3, 1000, 3, "", 1800),
+            limited(3, 5, 0, "odd-unit", 9),
+        ]),
+        pairs(&[
+            (
+                "x-ratelimit-limit",
+                "1000, 10;w=1;name=\"per-ip\", 1000;w=3600"
+            ),
+            ("x-ratelimit-remaining", "3"),
+            ("x-ratelimit-reset", "1800"),
+        ])
+    );
+    assert_eq!(h(vec![status(CODE_OK, Some((5, 0)))]), vec![]);
+    assert_eq!(h(vec![]), vec![]);
+    let mut no_reset = limited(0, 2, 2, "", 0);
+    no_reset.duration_until_reset = None;
+    assert_eq!(h(vec![no_reset])[2].1, "0");
+    // Only when enabled, and on the 429 too.
+    let mut s = service(false);
+    let over = RateLimitResponse {
+        overall_code: CODE_OVER_LIMIT,
+        ..r(vec![limited(0, 2, 2, "k", 42)])
+    };
+    let v = verdict(Ok(over.clone()), &s, || true);
+    assert!(matches!(&v, Verdict::Limit { response_headers, .. } if response_headers.is_empty()));
+    s.x_ratelimit_headers = true;
+    let reply = reply(&verdict(Ok(over), &s, || true)).unwrap();
+    for (n, v) in [
+        ("x-ratelimit-limit", "2, 2;w=60;name=\"k\""),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", "42"),
+    ] {
+        assert!(
+            reply.headers.iter().any(|(a, b)| a == n && b == v),
+            "{n}: {:?}",
+            reply.headers
+        );
+    }
 }

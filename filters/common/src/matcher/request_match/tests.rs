@@ -144,7 +144,17 @@ fn request_match_errors_have_paths() {
             "path",
             "exactly one",
         ),
-        (r#"{"prefix":"/x"}"#, "prefix", "unknown field"),
+        (r#"{"grpc":{}}"#, "grpc", "unknown field"),
+        (
+            r#"{"prefix":"/x","safe_regex":{"regex":"/y"}}"#,
+            "configuration",
+            "at most one of path, prefix",
+        ),
+        (
+            r#"{"query_parameters":[{"name":""}]}"#,
+            "query_parameters[0]",
+            "1 to 1024",
+        ),
     ] {
         let e = crate::config::parse::<RequestMatch>(json.as_bytes()).unwrap_err();
         assert_eq!(e.field, path, "{json}: {e}");
@@ -167,4 +177,38 @@ fn unnormalizable_paths_match_every_path_condition_when_asked() {
     assert!(!m.matches_unnormalizable_path(&ok));
     let login = req(vec![(":path", "//login/x"), (":method", "POST")]);
     assert!(m.matches_unnormalizable_path(&login) && m.matches(&login));
+}
+
+/// RouteMatch's fields (Envoy's router and jwt_authn): path forms on the
+/// normalized path, `case_sensitive`, `query_parameters` on the raw query.
+#[test]
+fn route_match_fields() {
+    let hit = |json: &str, path: &'static str| rm(json).matches(&req(vec![(":path", path)]));
+    assert!(hit(r#"{"path":"/a"}"#, "/a?x=1"));
+    assert!(!hit(r#"{"path":"/a"}"#, "/A"));
+    assert!(hit(r#"{"path":"/a","case_sensitive":false}"#, "/A"));
+    assert!(hit(r#"{"prefix":"/Ab","case_sensitive":false}"#, "/aB/c"));
+    assert!(!hit(r#"{"prefix":"/Ab"}"#, "/aB/c"));
+    assert!(hit(r#"{"prefix":"/a/b"}"#, "/a/./b/../b/c"), "normalized");
+    assert!(hit(r#"{"safe_regex":{"regex":"/[a-z]+"}}"#, "/abc?q"));
+    assert!(!hit(r#"{"safe_regex":{"regex":"/[a-z]+"}}"#, "/abc/d"));
+    let sep = r#"{"path_separated_prefix":"/api"}"#;
+    assert!(hit(sep, "/api") && hit(sep, "/api/x") && !hit(sep, "/apix"));
+    let absent = r#"{"query_parameters":[{"name":"a","present_match":false}]}"#;
+    assert!(hit(absent, "/x") && hit(absent, "/x?b=1") && !hit(absent, "/x?a"));
+    let exact = r#"{"query_parameters":[{"name":"a","string_match":{"prefix":"v"}}]}"#;
+    assert!(hit(exact, "/x?a=v1#frag") && !hit(exact, "/x?b=1#a=v") && !hit(exact, "/x?a=w&a=v"));
+    let present = r#"{"query_parameters":[{"name":"a"}]}"#;
+    assert!(hit(present, "/x?&a") && !hit(present, "/x"));
+    // RouteMatch's forms keep the request's trailing slash, as Envoy sees it.
+    let api = r#"{"prefix":"/api/"}"#;
+    assert!(hit(api, "/api/") && hit(api, "/api/x") && hit(api, "/x/../api/?q"));
+    assert!(!hit(api, "/api") && !hit(api, "/api?x=/"));
+    assert!(hit(r#"{"path":"/a/"}"#, "/a/") && !hit(r#"{"path":"/a/"}"#, "/a"));
+    assert!(hit(r#"{"path":"/"}"#, "/") && hit(r#"{"prefix":"/"}"#, "/x"));
+    assert!(hit(r#"{"safe_regex":{"regex":"/d/"}}"#, "/d/"));
+    // Tollgate's StringMatcher path sees it dropped (its documented rule).
+    assert!(hit(r#"{"path":{"exact":"/a"}}"#, "/a/"));
+    assert!(rm(r#"{"prefix":"/"}"#).has_path_condition());
+    assert!(!rm(present).has_path_condition() && !rm(present).is_empty());
 }
