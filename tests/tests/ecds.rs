@@ -362,24 +362,31 @@ fn header_config(v: &str) -> Value {
     json!({"response_headers_to_add": [{"header": {"key": "x-config", "value": v}}]})
 }
 
-#[test]
-fn pushed_configurations_take_effect_under_load_and_bad_ones_are_refused() {
-    let dir = temp_dir("push");
-    let echo = EchoServer::start("127.0.0.1:0").expect("echo");
-    let mut auth = Plugin::new(
-        &dir,
+/// The auth plugin (FAIL_CLOSE) and the ratelimit plugin (FAIL_OPEN) with
+/// their old configurations.
+fn auth_and_limit(dir: &std::path::Path) -> (Plugin, Plugin) {
+    let auth = Plugin::new(
+        dir,
         "tollgate-auth",
         "auth",
         &auth_config("key-old", "client-old"),
         false,
     );
-    let mut limit = Plugin::new(
-        &dir,
+    let limit = Plugin::new(
+        dir,
         "tollgate-ratelimit",
         "ratelimit",
         &limit_config(100_000),
         true,
     );
+    (auth, limit)
+}
+
+#[test]
+fn pushed_configurations_take_effect_under_load_and_bad_ones_are_refused() {
+    let dir = temp_dir("push");
+    let echo = EchoServer::start("127.0.0.1:0").expect("echo");
+    let (mut auth, mut limit) = auth_and_limit(&dir);
     let mut headers = Plugin::new(
         &dir,
         "tollgate-headers",
@@ -451,20 +458,7 @@ fn pushed_configurations_take_effect_under_load_and_bad_ones_are_refused() {
 fn a_module_that_cannot_be_fetched_fails_as_its_fail_strategy_says() {
     let dir = temp_dir("fail");
     let echo = EchoServer::start("127.0.0.1:0").expect("echo");
-    let mut auth = Plugin::new(
-        &dir,
-        "tollgate-auth",
-        "auth",
-        &auth_config("key-old", "client-old"),
-        false,
-    );
-    let mut limit = Plugin::new(
-        &dir,
-        "tollgate-ratelimit",
-        "ratelimit",
-        &limit_config(100_000),
-        true,
-    );
+    let (mut auth, mut limit) = auth_and_limit(&dir);
     let envoy = start(&echo, &[&auth, &limit]);
     wait_stat(&envoy, &auth.file.stat("update_success"), 1);
     wait_stat(&envoy, &limit.file.stat("update_success"), 1);

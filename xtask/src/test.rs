@@ -100,46 +100,38 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
         lines.push(pass.summary("real-Envoy traffic tests"));
     }
     if run_local && opts.extra.is_empty() {
-        let mut args: Vec<OsString> = ["test", "--workspace", "--no-fail-fast"]
-            .map(OsString::from)
-            .into();
-        for suite in ONE_VM_SUITES {
-            args.extend(["--test", suite].map(OsString::from));
-        }
-        let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
-        cmd.env("TOLLGATE_ENVOY_TARGET", "local")
-            .env("TOLLGATE_ONE_VM", "1");
-        let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
-        add(&mut all, pass.counts.all);
-        let ran = pass.counts.traffic.passed > 0;
-        if !ran {
-            println!("FAILED (one-VM module): no traffic test passed");
-        }
-        ok &= pass.check(&opts, Some("one-VM module")) && ran;
-        lines.push(
-            pass.summary("the filters' suites against the one-VM module (TOLLGATE_ONE_VM=1)"),
-        );
-        let mut args: Vec<OsString> = ["test", "--workspace", "--no-fail-fast"]
-            .map(OsString::from)
-            .into();
-        for suite in ISTIO_SUITES {
-            args.extend(["--test", suite].map(OsString::from));
-        }
-        let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
-        cmd.env("TOLLGATE_ENVOY_TARGET", "local")
-            .env("TOLLGATE_ISTIO", "1");
-        let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
-        add(&mut all, pass.counts.all);
-        let ran = pass.counts.traffic.passed > 0;
-        if !ran {
-            println!("FAILED (Istio-shaped): no traffic test passed");
-        }
-        ok &= pass.check(&opts, Some("Istio-shaped")) && ran;
-        lines.push(
-            pass.summary(
+        let again = [
+            (
+                ONE_VM_SUITES,
+                "TOLLGATE_ONE_VM",
+                "one-VM module",
+                "the filters' suites against the one-VM module (TOLLGATE_ONE_VM=1)",
+            ),
+            (
+                ISTIO_SUITES,
+                "TOLLGATE_ISTIO",
+                "Istio-shaped",
                 "the filters' suites delivered as istiod does, by ECDS (TOLLGATE_ISTIO=1)",
             ),
-        );
+        ];
+        for (suites, var, label, summary) in again {
+            let mut args: Vec<OsString> = ["test", "--workspace", "--no-fail-fast"]
+                .map(OsString::from)
+                .into();
+            for suite in suites {
+                args.extend(["--test", suite].map(OsString::from));
+            }
+            let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
+            cmd.env("TOLLGATE_ENVOY_TARGET", "local").env(var, "1");
+            let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
+            add(&mut all, pass.counts.all);
+            let ran = pass.counts.traffic.passed > 0;
+            if !ran {
+                println!("FAILED ({label}): no traffic test passed");
+            }
+            ok &= pass.check(&opts, Some(label)) && ran;
+            lines.push(pass.summary(summary));
+        }
     }
     if run_docker {
         let docker = DockerTarget::start(&envoy_bin)?;
