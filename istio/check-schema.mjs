@@ -99,10 +99,10 @@ for (const file of files) {
     }
     if (flag("--print")) {
       const { pluginName, url, sha256, phase, priority, failStrategy, pluginConfig } = spec;
-      const { selector, targetRefs, targetRef, match } = spec;
+      const { selector, targetRefs, targetRef, match, vmConfig } = spec;
       console.log(JSON.stringify({
         file: resolve(file), name: obj.metadata.name, pluginName, url, sha256, phase, priority,
-        failStrategy, pluginConfig, selector, targetRefs, targetRef, match,
+        failStrategy, pluginConfig, selector, targetRefs, targetRef, match, vmConfig,
       }));
     }
   }

@@ -268,3 +268,26 @@ fn plugin_like(plugin: &Value, name: &str) -> Value {
     env["ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION"] = Value::from("1");
     resource
 }
+
+/// A WasmPlugin's `vmConfig.env` as istiod hands it to Envoy's
+/// `vm_config.environment_variables`: inline values (`value`, the default
+/// source) as `key_values`, `valueFrom: HOST` names as `host_env_keys` (read
+/// from the proxy's own environment), beside the resource version.
+pub fn environment_variables(vm_env: &Value, version: u64) -> Value {
+    let mut key_values = serde_json::Map::new();
+    key_values.insert(
+        "ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION".into(),
+        Value::from(version.to_string()),
+    );
+    let mut host = Vec::new();
+    for e in vm_env.as_array().into_iter().flatten() {
+        let name = e["name"].as_str().unwrap_or_default().to_string();
+        match e["valueFrom"].as_str() {
+            Some("HOST") => host.push(Value::from(name)),
+            _ => {
+                key_values.insert(name, e["value"].clone());
+            }
+        }
+    }
+    json!({"key_values": key_values, "host_env_keys": host})
+}

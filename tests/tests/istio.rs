@@ -568,3 +568,74 @@ fn envoy_fetches_a_module_over_http_and_checks_its_sha256() {
         "a module with the wrong sha256 ran"
     );
 }
+
+/// The examples keep their API key out of `pluginConfig`: `vmConfig.env`
+/// names it, inline (istio/auth.yaml) or from the proxy's environment
+/// (istio/auth-gateway.yaml, `valueFrom: HOST`). Run as istiod configures
+/// them, each authenticates the demo key; without the variable the plugin
+/// fails to start, naming it.
+#[test]
+fn examples_take_their_secrets_from_the_vm_environment() {
+    let with_env: Vec<Value> = plugins()
+        .into_iter()
+        .filter(|p| p["vmConfig"]["env"].is_array())
+        .collect();
+    let files: Vec<&str> = with_env.iter().filter_map(|p| p["file"].as_str()).collect();
+    for want in ["auth.yaml", "auth-gateway.yaml"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(&format!("/{want}"))),
+            "istio/{want} takes nothing from vmConfig.env: {files:?}"
+        );
+    }
+    let echo = EchoServer::start("127.0.0.1:0").expect("echo");
+    for plugin in &with_env {
+        let (module, _) = oci_module(plugin["url"].as_str().unwrap_or_default());
+        let env = tollgate_tests::ecds::environment_variables(&plugin["vmConfig"]["env"], 1);
+        let mut filter = wasm_filter_at(
+            &dist_dir().join(format!("{module}.wasm")),
+            plugin["pluginName"].as_str().unwrap_or_default(),
+            &plugin["pluginConfig"].to_string(),
+        );
+        filter["typed_config"]["config"]["vm_config"]["environment_variables"] = env.clone();
+        let hosts: Vec<&str> = env["host_env_keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let file = plugin["file"].as_str().unwrap_or_default();
+        if let Some(missing) = hosts.first() {
+            let b = Bootstrap::new(echo.port()).filter(filter.clone());
+            let failure = match Envoy::try_start(&b) {
+                Ok(_) => panic!("{file}: started without {missing} in Envoy's environment"),
+                Err(f) => f,
+            };
+            assert!(
+                failure
+                    .log
+                    .contains(&format!("environment variable {missing} is not set")),
+                "{file}: {}",
+                failure.log
+            );
+        }
+        let mut b = Bootstrap::new(echo.port()).filter(filter);
+        for name in &hosts {
+            b = b.envoy_env(name, "demo-key-1");
+        }
+        let envoy = Envoy::start(&b);
+        for proto in [Proto::H1, Proto::H2] {
+            let r = Request::get("/api/x")
+                .header("x-api-key", "demo-key-1")
+                .send(envoy.port, proto);
+            assert_eq!(r.status, 200, "{file} {proto:?}: {}", r.text());
+            assert_eq!(
+                r.upstream_header_values("x-tollgate-identity"),
+                ["mobile-app"]
+            );
+            let r = Request::get("/api/x")
+                .header("x-api-key", "not-the-key")
+                .send(envoy.port, proto);
+            assert_eq!(r.status, 401, "{file} {proto:?}");
+        }
+    }
+}
