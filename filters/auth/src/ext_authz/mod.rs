@@ -1,7 +1,7 @@
 //! External authorization, as Envoy's ext_authz filter with an
 //! `http_service`: the filter asks an HTTP service about each request and
-//! lets it through on a 2xx, passes the service's denial to the client on a
-//! 3xx/4xx, and applies `failure_mode_allow` / `status_on_error` when the
+//! lets it through on a 200 (only: as in Envoy, any other answer below 500
+//! is a denial), passes the service's denial to the client, and applies `failure_mode_allow` / `status_on_error` when the
 //! service fails (5xx, unreachable, past `timeout`, garbage).
 //!
 //! Plain Rust, no proxy-wasm calls: [`config`] (the `ext_authz` block),
@@ -96,7 +96,7 @@ pub use verdict::{Allow, Denial, Event, Verdict};
 
 /// Counter names, under the auth filter's `tollgate.auth.`.
 pub mod stats {
-    /// The service allowed (2xx).
+    /// The service allowed (200).
     pub const ALLOWED: &str = "tollgate.auth.ext_authz_allowed";
     /// The service denied (3xx, 4xx).
     pub const DENIED: &str = "tollgate.auth.ext_authz_denied";

@@ -2,9 +2,10 @@
 //!
 //! | the service | verdict |
 //! |---|---|
-//! | 2xx | allow: `allowed_upstream_headers` set on the request, `allowed_upstream_headers_to_append` appended, names in `x-envoy-auth-headers-to-remove` removed, `allowed_client_headers_on_success` added to the response |
-//! | 3xx, 4xx | deny: the service's status and body, and its headers that `allowed_client_headers` matches (all when unset; `www-authenticate` and `location` always) |
-//! | 5xx, 1xx, no or invalid `:status` (connection refused, reset, timeout, garbage) | failure: `failure_mode_allow` ? allow (nothing copied) : deny with `status_on_error` and `{"error":"unavailable","reason":"authorization service unavailable"}` |
+//! | 200 | allow: `allowed_upstream_headers` set on the request, `allowed_upstream_headers_to_append` appended, names in `x-envoy-auth-headers-to-remove` removed, `allowed_client_headers_on_success` added to the response |
+//! | any other 2xx, 3xx, 4xx | deny: the service's status and body, and its headers that `allowed_client_headers` matches (all when unset; `www-authenticate` and `location` always). Only 200 allows, as in Envoy |
+//! | 1xx | deny as above with 403: Envoy passes the 1xx on, which no client takes as an answer; never an allow, whatever `failure_mode_allow` says |
+//! | 5xx, no or invalid `:status` (connection refused, reset, timeout, garbage) | failure: `failure_mode_allow` ? allow (nothing copied) : deny with `status_on_error` and `{"error":"unavailable","reason":"authorization service unavailable"}` |
 //!
 //! Never copied anywhere: invalid names, pseudo-headers, `host`, framing
 //! headers (`content-length`, `transfer-encoding`, `connection`, ...),
@@ -20,7 +21,7 @@ use tollgate_common::reply::LocalReply;
 /// Largest deny body passed to the client. The glue reads at most
 /// `MAX_BODY + 1` bytes of the call's body.
 pub const MAX_BODY: usize = 64 * 1024;
-/// Envoy's: on a 2xx, names of request headers to remove (comma-separated).
+/// Envoy's: on a 200, names of request headers to remove (comma-separated).
 pub const HEADERS_TO_REMOVE: &str = "x-envoy-auth-headers-to-remove";
 /// Envoy's marker for requests let through by `failure_mode_allow`.
 pub const FAILURE_MODE_HEADER: &str = "x-envoy-auth-failure-mode-allowed";
@@ -189,8 +190,9 @@ pub fn interpret(cfg: &ExtAuthzConfig, headers: &[(String, Vec<u8>)], body: &[u8
         Err(why) => return failure(cfg, why),
     };
     match status {
-        200..=299 => Verdict::Allow(allow(cfg, headers)),
-        300..=499 => Verdict::Deny(deny(cfg, status, headers, body)),
+        200 => Verdict::Allow(allow(cfg, headers)),
+        100..=199 => Verdict::Deny(deny(cfg, 403, headers, body)),
+        201..=499 => Verdict::Deny(deny(cfg, status, headers, body)),
         _ => failure(cfg, format!("the service answered {status}")),
     }
 }
