@@ -123,6 +123,10 @@ pub fn run(ws: &Workspace, opts: Options) -> Result<bool> {
             }
             let mut cmd = test_command(ws, &args, &envoy_bin, &ledger);
             cmd.env("TOLLGATE_ENVOY_TARGET", "local").env(var, "1");
+            if var == "TOLLGATE_ISTIO" {
+                // The modules as the mesh gets them: through a registry.
+                cmd.env("TOLLGATE_DIST", istio_modules(ws)?);
+            }
             let pass = run_pass(ws, cmd, &args, &ledger, "local")?;
             add(&mut all, pass.counts.all);
             let ran = pass.counts.traffic.passed > 0;
@@ -377,6 +381,18 @@ impl Pass {
         }
         true
     }
+}
+
+/// Every built module pushed to a local registry as its OCI images and
+/// pulled back (see package::pull): the directory of the pulled modules.
+fn istio_modules(ws: &Workspace) -> Result<std::path::PathBuf> {
+    let work = ws.target_dir.join("istio-pass");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let names: Vec<String> = ws.filters.iter().map(|f| f.name.clone()).collect();
+    crate::package::pull::modules_through_registry(&ws.dist(), &names, &work, &work.join("dist"))
 }
 
 fn ensure_curl() -> Result<()> {

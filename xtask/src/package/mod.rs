@@ -8,6 +8,7 @@
 
 mod istio;
 mod oci;
+pub mod pull;
 mod push;
 
 use std::collections::BTreeMap;
