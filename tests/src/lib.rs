@@ -66,13 +66,33 @@ pub fn waited_for(took: std::time::Duration, timeout: std::time::Duration) -> bo
     took >= timeout * 9 / 10
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released: the small race is
-/// acceptable for tests; Envoy fails loudly if it loses it).
+/// A free TCP port on 127.0.0.1 for a server that binds it later (Envoy's
+/// listener and admin port). Taken below the kernel's ephemeral range: a
+/// port from that range (what binding port 0 gives) can be taken by any
+/// outgoing connection before Envoy binds it, and the tests open thousands
+/// (seen in CI: `cannot bind '127.0.0.1:39097': Address already in use`).
+/// Successive calls walk the range from a point that differs per process,
+/// so concurrent tests do not pick the same port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000u32, ephemeral.clamp(12_000, 32_768));
+    let span = high - low;
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let Ok(port) = u16::try_from(low + (start + n) % span) else {
+            continue;
+        };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {high} on 127.0.0.1")
 }
 
 /// Checks that `envoy/<file>` is what `derive` makes of `envoy/chain.yaml`;
