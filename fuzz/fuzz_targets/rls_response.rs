@@ -52,6 +52,7 @@ fuzz_target!(|data: &[u8]| {
             failure_mode_deny: deny,
             status_on_error: 503,
             hits_addend: 1,
+            x_ratelimit_headers: deny,
         };
         let answer = global::answer(0, Some(data));
         if let Ok(r) = &answer {
