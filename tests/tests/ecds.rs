@@ -19,6 +19,7 @@ use tollgate_tests::client::{Request, Response};
 use tollgate_tests::ecds::{plugin_config, resource_name, substitute, EcdsFile};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
+use tollgate_tests::h2c::{H2c, Outcome};
 use tollgate_tests::load::Conn;
 
 /// Time allowed from Envoy counting an update to every worker using it.
@@ -183,78 +184,27 @@ struct Sample {
     seen: Result<Seen, String>,
 }
 
-/// One HTTP/2 connection sending requests one after another until `stop`.
+/// One HTTP/2 connection (the harness's h2c client) sending requests one
+/// after another until `stop`; ECDS must never end it.
 fn h2_client(port: u16, client: usize, stop: Arc<AtomicBool>) -> Vec<Sample> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async move {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        let (mut h2, conn) = h2::client::handshake(tcp).await.expect("h2 handshake");
-        tokio::spawn(async move {
-            let _ = conn.await;
+    let mut conn = H2c::connect(port).expect("h2c connect");
+    let mut samples = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let req = request(client, n);
+        let seen = match conn.get(req.path.as_bytes(), &req.headers) {
+            Ok(Outcome::Response(r)) => classify(&req, &r),
+            Ok(Outcome::Reset) => Err(format!("{}: stream or connection reset", req.path)),
+            Err(e) => Err(format!("{}: {e}", req.path)),
+        };
+        samples.push(Sample {
+            at: Instant::now(),
+            seen,
         });
-        let mut samples = Vec::new();
-        let mut n = 0;
-        while !stop.load(Ordering::SeqCst) {
-            let req = request(client, n);
-            let seen = h2_send(&mut h2, port, &req)
-                .await
-                .and_then(|r| classify(&req, &r));
-            samples.push(Sample {
-                at: Instant::now(),
-                seen,
-            });
-            n += 1;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        samples
-    })
-}
-
-async fn h2_send(
-    h2: &mut h2::client::SendRequest<bytes::Bytes>,
-    port: u16,
-    req: &Request,
-) -> Result<Response, String> {
-    let mut b = http::Request::builder()
-        .method("GET")
-        .uri(format!("http://127.0.0.1:{port}{}", req.path));
-    for (n, v) in &req.headers {
-        b = b.header(n.as_str(), v.as_str());
+        n += 1;
+        std::thread::sleep(Duration::from_millis(5));
     }
-    let request = b.body(()).map_err(|e| e.to_string())?;
-    let ready = h2
-        .clone()
-        .ready()
-        .await
-        .map_err(|e| format!("h2 not ready: {e}"))?;
-    *h2 = ready;
-    let (response, _) = h2
-        .send_request(request, true)
-        .map_err(|e| format!("h2 send: {e}"))?;
-    let response = response.await.map_err(|e| format!("h2 response: {e}"))?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let mut body_stream = response.into_body();
-    let mut body = Vec::new();
-    while let Some(chunk) = body_stream.data().await {
-        let chunk = chunk.map_err(|e| format!("h2 body: {e}"))?;
-        let _ = body_stream.flow_control().release_capacity(chunk.len());
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    samples
 }
 
 /// Steady load: `h1` HTTP/1.1 and `h2` HTTP/2 keep-alive clients.
