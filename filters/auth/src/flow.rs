@@ -86,9 +86,9 @@ fn start(p: &Plugin, base: usize, waiter: u32, owner: u32) -> bool {
     // VM at a time may do. A first fetch is this VM's own.
     let now = now_ms();
     let duration = u64::try_from(remote.cache_duration.as_millis()).unwrap_or(u64::MAX);
-    let fresh = jwks_store::fetched_at(&HostStore, &p.key(base))
+    let fresh = jwks_store::fetched_at(&HostStore, p.key(base))
         .is_some_and(|at| jwks_store::usable(at, now, duration));
-    if fresh && !jwks_store::take_lease(&HostStore, &p.lease_key(base), now, lease_ms(p, base)) {
+    if fresh && !jwks_store::take_lease(&HostStore, p.lease_key(base), now, lease_ms(p, base)) {
         return false;
     }
     let Some(token) = dispatch(p, base, owner) else {
@@ -164,7 +164,7 @@ pub(crate) fn on_response(p: &Plugin, me: u32, token: u32, headers: usize, body_
     let ok = fetched.is_ok();
     match fetched {
         Ok((jwks, text)) => {
-            jwks_store::write(&HostStore, &p.key(base), now, &text);
+            jwks_store::write(&HostStore, p.key(base), now, &text);
             if let Some(s) = p.vm.borrow_mut().slots.get_mut(base) {
                 s.parsed = Some((now, Rc::new(jwks)));
                 s.failed_at = None;
@@ -176,7 +176,7 @@ pub(crate) fn on_response(p: &Plugin, me: u32, token: u32, headers: usize, body_
             fetch_failed(p, base);
         }
     }
-    jwks_store::release_lease(&HostStore, &p.lease_key(base), now, ok);
+    jwks_store::release_lease(&HostStore, p.lease_key(base), now, ok);
     wake(p, me, waiters);
 }
 
@@ -238,9 +238,9 @@ pub(crate) fn tick(p: &Plugin, root: u32) {
             let duration = p.remote(base).map_or(0, |r| {
                 u64::try_from(r.cache_duration.as_millis()).unwrap_or(u64::MAX)
             });
-            jwks_store::fetched_at(&HostStore, &p.key(base))
+            jwks_store::fetched_at(&HostStore, p.key(base))
                 .is_some_and(|at| jwks_store::refresh_due(at, now, duration))
-                && jwks_store::take_lease(&HostStore, &p.lease_key(base), now, lease_ms(p, base))
+                && jwks_store::take_lease(&HostStore, p.lease_key(base), now, lease_ms(p, base))
         };
         if !orphans && !due() {
             continue;

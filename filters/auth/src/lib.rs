@@ -68,7 +68,7 @@ impl Root {
         self.plugin = Plugin::new(config, stats);
         let remotes = self.plugin.remotes();
         for &base in &remotes {
-            jwks_store::init_lease(&HostStore, &self.plugin.lease_key(base));
+            jwks_store::init_lease(&HostStore, self.plugin.lease_key(base));
         }
         if !remotes.is_empty() {
             let _ = proxy_wasm::hostcalls::set_tick_period(TICK);

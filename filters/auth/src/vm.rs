@@ -165,16 +165,12 @@ impl Plugin {
     }
 
     /// The shared-data key of provider `base`'s remote set ("" without one).
-    pub fn key(&self, base: usize) -> String {
-        self.remote(base)
-            .map(|r| jwks_store::key(&r.cluster, &r.uri))
-            .unwrap_or_default()
+    pub fn key(&self, base: usize) -> &str {
+        self.remote(base).map_or("", |r| r.store_key.as_str())
     }
 
-    pub fn lease_key(&self, base: usize) -> String {
-        self.remote(base)
-            .map(|r| jwks_store::lease_key(&r.cluster, &r.uri))
-            .unwrap_or_default()
+    pub fn lease_key(&self, base: usize) -> &str {
+        self.remote(base).map_or("", |r| r.lease_key.as_str())
     }
 }
 
@@ -188,7 +184,7 @@ pub(crate) struct HostKeys<'a> {
 impl KeySets for HostKeys<'_> {
     fn get(&self, base: usize, remote: &RemoteJwks) -> Option<Rc<Jwks>> {
         let now = now_ms();
-        let (at, json) = jwks_store::read(&HostStore, &self.plugin.key(base))?;
+        let (at, json) = jwks_store::read(&HostStore, self.plugin.key(base))?;
         let duration = u64::try_from(remote.cache_duration.as_millis()).unwrap_or(u64::MAX);
         if !jwks_store::usable(at, now, duration) {
             return None;
@@ -217,7 +213,7 @@ impl KeySets for HostKeys<'_> {
     }
 
     fn may_refetch(&self, base: usize, refetch_interval_ms: u64) -> bool {
-        jwks_store::fetched_at(&HostStore, &self.plugin.key(base))
+        jwks_store::fetched_at(&HostStore, self.plugin.key(base))
             .is_some_and(|at| now_ms() >= at.saturating_add(refetch_interval_ms))
     }
 }

@@ -109,6 +109,10 @@ pub struct RemoteJwks {
     pub cluster: String,
     pub timeout: Duration,
     pub cache_duration: Duration,
+    /// Its shared-data keys ([`crate::jwks_store::key`] and `lease_key`),
+    /// computed once here rather than on every request that reads the set.
+    pub store_key: String,
+    pub lease_key: String,
 }
 
 #[derive(Deserialize)]
@@ -147,10 +151,13 @@ impl TryFrom<RawRemoteJwks> for RemoteJwks {
             p if p.starts_with('?') => format!("/{p}"),
             p => p.to_string(),
         };
+        let cluster = r.http_uri.cluster.0;
         Ok(RemoteJwks {
             authority: authority.to_string(),
             path,
-            cluster: r.http_uri.cluster.0,
+            store_key: crate::jwks_store::key(&cluster, &uri),
+            lease_key: crate::jwks_store::lease_key(&cluster, &uri),
+            cluster,
             timeout: r.http_uri.timeout.as_std(),
             cache_duration: r
                 .cache_duration
