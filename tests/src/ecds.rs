@@ -118,9 +118,20 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// The variable in which istiod gives a VM its WasmPlugin's resource version.
+const RESOURCE_VERSION_ENV: &str = "ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION";
+
+/// The node of a sidecar (xDS subscriptions need one).
+pub fn sidecar_node() -> Value {
+    json!({
+        "id": "sidecar~127.0.0.1~tollgate.default~default.svc.cluster.local",
+        "cluster": "tollgate.default"
+    })
+}
+
 /// The Wasm filter configuration istiod builds for WasmPlugin `name` with
 /// `pluginName` `root_id`: `module` is the file istio-agent fetched,
-/// `env` the plugin's `vmConfig.env` inline values, `version` the
+/// `vm_env` the plugin's `vmConfig.env` (null for none), `version` the
 /// resource version Istio adds to the environment (a changed WasmPlugin is a
 /// new version, so a new VM), `fail_open` its `failStrategy`.
 pub fn plugin_config(
@@ -128,18 +139,10 @@ pub fn plugin_config(
     root_id: &str,
     module: &Path,
     config: &str,
-    env: &[(&str, &str)],
+    vm_env: &Value,
     version: u64,
     fail_open: bool,
 ) -> Value {
-    let mut key_values = serde_json::Map::new();
-    key_values.insert(
-        "ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION".into(),
-        Value::from(version.to_string()),
-    );
-    for (k, v) in env {
-        key_values.insert((*k).into(), Value::from(*v));
-    }
     json!({
         "@type": WASM_TYPE,
         "config": {
@@ -148,7 +151,7 @@ pub fn plugin_config(
             "vm_config": {
                 "runtime": "envoy.wasm.runtime.v8",
                 "code": {"local": {"filename": module.display().to_string()}},
-                "environment_variables": {"key_values": key_values}
+                "environment_variables": environment_variables(vm_env, version)
             },
             "configuration": {
                 "@type": "type.googleapis.com/google.protobuf.StringValue",
@@ -196,12 +199,8 @@ fn istio_filters() -> Vec<Value> {
 /// plugin configuration istiod would build from it, and adds Istio's Envoy
 /// filters after the last of them. The files must outlive Envoy.
 pub fn reshape(config: &mut Value, dir: &Path) {
-    // xDS subscriptions need a node; this is the form of a sidecar's.
     if !config["node"].is_object() {
-        config["node"] = json!({
-            "id": "sidecar~127.0.0.1~tollgate.default~default.svc.cluster.local",
-            "cluster": "tollgate.default"
-        });
+        config["node"] = sidecar_node();
     }
     let mut n = 0;
     let listeners = config["static_resources"]["listeners"]
@@ -265,7 +264,7 @@ fn plugin_like(plugin: &Value, name: &str) -> Value {
     if !env.is_object() {
         *env = json!({});
     }
-    env["ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION"] = Value::from("1");
+    env[RESOURCE_VERSION_ENV] = Value::from("1");
     resource
 }
 
@@ -276,7 +275,7 @@ fn plugin_like(plugin: &Value, name: &str) -> Value {
 pub fn environment_variables(vm_env: &Value, version: u64) -> Value {
     let mut key_values = serde_json::Map::new();
     key_values.insert(
-        "ISTIO_META_WASM_PLUGIN_RESOURCE_VERSION".into(),
+        RESOURCE_VERSION_ENV.into(),
         Value::from(version.to_string()),
     );
     let mut host = Vec::new();

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tollgate_tests::bootstrap::Bootstrap;
 use tollgate_tests::client::{Request, Response};
-use tollgate_tests::ecds::{plugin_config, resource_name, substitute, EcdsFile};
+use tollgate_tests::ecds::{plugin_config, resource_name, sidecar_node, substitute, EcdsFile};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
 use tollgate_tests::h2c::{H2c, Outcome};
@@ -49,15 +49,7 @@ impl Plugin {
         config: &Value,
         fail_open: bool,
     ) -> Plugin {
-        let resource = plugin_config(
-            name,
-            &format!("tollgate.{module}"),
-            &tollgate_tests::module(module),
-            &config.to_string(),
-            &[],
-            1,
-            fail_open,
-        );
+        let resource = resource(name, module, &config.to_string(), 1, fail_open);
         Plugin {
             file: EcdsFile::new(dir, &resource_name(name), &resource),
             name,
@@ -70,16 +62,7 @@ impl Plugin {
     /// Pushes `config` as Istio does: a new resource version.
     fn push_text(&mut self, config: &str) {
         self.version += 1;
-        let module = tollgate_tests::module(self.module);
-        let resource = plugin_config(
-            self.name,
-            &format!("tollgate.{}", self.module),
-            &module,
-            config,
-            &[],
-            self.version,
-            self.fail_open,
-        );
+        let resource = resource(self.name, self.module, config, self.version, self.fail_open);
         self.file.replace(&resource);
     }
 
@@ -88,14 +71,29 @@ impl Plugin {
     }
 }
 
+/// WasmPlugin `name` of the `module` filter (`pluginName` `tollgate.<module>`)
+/// as istiod builds it, at resource `version`.
+fn resource(name: &str, module: &str, config: &str, version: u64, fail_open: bool) -> Value {
+    let root_id = format!("tollgate.{module}");
+    let path = tollgate_tests::module(module);
+    plugin_config(
+        name,
+        &root_id,
+        &path,
+        config,
+        &Value::Null,
+        version,
+        fail_open,
+    )
+}
+
 fn start(echo: &EchoServer, plugins: &[&Plugin]) -> Envoy {
     let mut b = Bootstrap::new(echo.port()).concurrency(2);
     for p in plugins {
         b = b.filter(p.file.http_filter());
     }
     let mut boot = b.to_json();
-    boot["node"] = json!({"id": "sidecar~127.0.0.1~tollgate.default~default.svc.cluster.local",
-                          "cluster": "tollgate.default"});
+    boot["node"] = sidecar_node();
     let mut envoy =
         Envoy::try_start_text(&boot.to_string(), "json", b.listener_port, b.admin_port, 2)
             .unwrap_or_else(|f| panic!("Envoy did not start: {}", f.log));
