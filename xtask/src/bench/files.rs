@@ -52,7 +52,11 @@ impl Report {
         if self.rows.iter().any(|r| r.name.starts_with("jwt-")) {
             md.push_str(JWT_NOTE);
         }
-        md.push_str("\n| module | size in dist/ | before wasm-opt |\n|---|---|---|\n");
+        md.push_str(&self.scale_markdown());
+        md.push_str(&self.startup_markdown());
+        md.push_str(
+            "\n## Modules\n\n| module | size in dist/ | before wasm-opt |\n|---|---|---|\n",
+        );
         for (name, size, built) in &self.modules {
             md.push_str(&format!(
                 "| `{name}.wasm` | {size} B ({:.0} KB) | {built} B |\n",
@@ -67,7 +71,8 @@ impl Report {
         let scenarios: Vec<Value> = self
             .rows
             .iter()
-            .map(|r| {
+            .zip(&self.startup)
+            .map(|(r, st)| {
                 let native = self.vs_native(r);
                 json!({
                     "name": r.name, "title": r.title, "kind": r.kind.as_str(), "native": r.native,
@@ -77,6 +82,8 @@ impl Report {
                     "over_floor_us": r.over_floor_us, "x_floor": self.x_floor(r),
                     "x_native": native.and_then(|n| n.0), "minus_native_us": native.map(|n| n.1),
                     "goal": self.goal_status(r),
+                    "family": r.family.map(|(f, n)| json!({"family": f, "n": n})),
+                    "startup": st.to_json(),
                     "used_rounds": r.used_rounds,
                     "rounds": r.samples.iter().map(|s| {
                         let mut v = s.run.to_json();

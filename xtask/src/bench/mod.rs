@@ -19,7 +19,9 @@ mod procs;
 pub mod profile;
 mod report;
 mod rounds;
+mod scale;
 mod scenarios;
+mod startup;
 mod svg;
 mod wrk;
 
@@ -32,6 +34,7 @@ use anyhow::{bail, Context, Result};
 pub use options::Options;
 use procs::{Envoy, Upstream};
 use report::Report;
+use scenarios::Scenario;
 
 use crate::workspace::Workspace;
 use crate::{apt, build, envoy, proc};
@@ -84,13 +87,27 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
         dir: dir.0.clone(),
         offsets: Default::default(),
     };
-    let mut envoys = Vec::new();
-    for s in &chosen {
+    let start = |s: &Scenario| {
         let modules_dir = s.modules_dir.as_deref().unwrap_or(&dist);
-        let e = Envoy::start(&envoy_bin, s, modules_dir, &dir.0, upstream.port, envoy_cpu)
-            .with_context(|| format!("starting the {} scenario", s.name))?;
+        Envoy::start(&envoy_bin, s, modules_dir, &dir.0, upstream.port, envoy_cpu)
+            .with_context(|| format!("starting the {} scenario", s.name))
+    };
+    // Start-up is timed alone (one Envoy starting, none under load), in
+    // rounds over every scenario, before the Envoys that take the load.
+    let mut startup = vec![startup::Startup::default(); chosen.len()];
+    for round in 0..opts.starts {
+        for k in 0..chosen.len() {
+            let i = (k + round as usize) % chosen.len();
+            startup[i].add(&start(chosen[i])?);
+        }
+    }
+    let mut envoys = Vec::new();
+    for (s, st) in chosen.iter().zip(&mut startup) {
+        let e = start(s)?;
+        st.add(&e);
         // Warm-up, not measured: connections to the upstream, V8's first calls.
         wrk.run(e.port, s, opts.warmup)?;
+        st.rss_warm_kib = e.rss_kib();
         envoys.push(e);
     }
 
@@ -116,7 +133,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
     drop(upstream);
     info.finish(started.elapsed().as_secs_f64());
 
-    let report = Report::new(&chosen, samples, info, &modules);
+    let report = Report::new(&chosen, samples, startup, info, &modules);
     print!("{}", report.table());
     let out = opts.out.clone().unwrap_or_else(|| ws.root.join("bench"));
     fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

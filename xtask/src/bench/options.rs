@@ -1,5 +1,5 @@
-//! `cargo xtask bench [--quick] [--rounds N] [--duration S] [--only SCENARIO...] [--out DIR]
-//! [--compare NAME=DIR...]`
+//! `cargo xtask bench [--quick] [--scale] [--rounds N] [--duration S] [--starts N]
+//! [--only SCENARIO...] [--out DIR] [--compare NAME=DIR...]`
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -17,6 +17,11 @@ pub struct Options {
     pub quick: bool,
     /// Scenario names; empty means all.
     pub only: Vec<String>,
+    /// With the scale scenarios (configurations of growing size).
+    pub scale: bool,
+    /// Envoy starts per scenario timed for the start-up table, besides
+    /// the one whose Envoy takes the load.
+    pub starts: u64,
     /// Where results go (default `bench/` in the repository).
     pub out: Option<PathBuf>,
     /// Other builds of the modules to measure next to `dist/`'s: each
@@ -30,6 +35,9 @@ pub struct Options {
 /// long ones (1 s is about 100 clock ticks of Envoy CPU).
 const ROUNDS: u64 = 10;
 const DURATION: u64 = 1;
+/// Start-up is one sample per Envoy start: a few more per scenario give a
+/// median (about a second each).
+const STARTS: u64 = 2;
 
 /// Always measured: every other figure is relative to these.
 const REFERENCES: &[&str] = &["plain", "noop"];
@@ -42,10 +50,12 @@ impl Options {
             warmup: 1,
             quick: false,
             only: vec![],
+            scale: false,
+            starts: STARTS,
             out: None,
             compare: vec![],
         };
-        let (mut rounds, mut duration) = (None, None);
+        let (mut rounds, mut duration, mut starts) = (None, None, None);
         let mut args = args
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -55,6 +65,8 @@ impl Options {
                 |name: &str| args.next().with_context(|| format!("{name} needs a value"));
             match arg.as_str() {
                 "--quick" => opts.quick = true,
+                "--scale" => opts.scale = true,
+                "--starts" => starts = Some(number(&value("--starts")?, "--starts")?),
                 "--rounds" => rounds = Some(number(&value("--rounds")?, "--rounds")?),
                 "--duration" => duration = Some(number(&value("--duration")?, "--duration")?),
                 "--out" => opts.out = Some(PathBuf::from(value("--out")?)),
@@ -83,7 +95,9 @@ impl Options {
         if opts.quick {
             opts.rounds = 1;
             opts.duration = 2;
+            opts.starts = 0;
         }
+        opts.starts = starts.unwrap_or(opts.starts);
         opts.rounds = rounds.unwrap_or(opts.rounds);
         opts.duration = duration.unwrap_or(opts.duration);
         Ok(opts)
@@ -100,7 +114,7 @@ impl Options {
         }
         Ok(all
             .iter()
-            .filter(|s| s.chosen(&self.only) || REFERENCES.contains(&s.name))
+            .filter(|s| s.chosen(&self.only, self.scale) || REFERENCES.contains(&s.name))
             .collect())
     }
 }

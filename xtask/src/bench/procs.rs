@@ -109,6 +109,10 @@ pub struct Envoy {
     admin: u16,
     guard: Guard,
     log: PathBuf,
+    /// From the spawn to `/ready` answering 200, and to the first 2xx
+    /// through the listener (the scenario's check).
+    pub ready: Duration,
+    pub first_ok: Duration,
 }
 
 /// Log lines that mean a wasm VM failed (the harness's list).
@@ -146,12 +150,15 @@ impl Envoy {
             .stdout(Stdio::null())
             .stderr(fs::File::create(dir.join("stderr.log"))?);
         pin(proc::die_with_parent(&mut cmd), cpu);
+        let spawned = Instant::now();
         let child = cmd.spawn().context("starting envoy")?;
         let mut envoy = Envoy {
             port,
             admin,
             guard: Guard::new("envoy", child),
             log,
+            ready: Duration::ZERO,
+            first_ok: Duration::ZERO,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -164,6 +171,7 @@ impl Envoy {
             }
             let ready = tollgate_tests::client::get(admin, "/ready").is_ok_and(|r| r.status == 200);
             if ready {
+                envoy.ready = spawned.elapsed();
                 break;
             }
             if Instant::now() > deadline {
@@ -173,9 +181,11 @@ impl Envoy {
                     envoy.log_text()
                 );
             }
-            std::thread::sleep(Duration::from_millis(50));
+            // Fine enough for start-up times of 0.1 to 2 s.
+            std::thread::sleep(Duration::from_millis(5));
         }
         envoy.check(s)?;
+        envoy.first_ok = spawned.elapsed();
         Ok(envoy)
     }
 
@@ -212,6 +222,13 @@ impl Envoy {
 
     pub fn pid(&self) -> u32 {
         self.guard.child.id()
+    }
+
+    /// Envoy's resident memory now (`VmRSS`), KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 
     /// For a JWT scenario, the verified-token cache's hits and misses

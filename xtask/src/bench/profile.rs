@@ -82,7 +82,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<bool> {
     let mut ran = 0;
     let mut ok = true;
     for s in scenarios::all() {
-        let wanted = s.chosen(&opts.only);
+        let wanted = s.chosen(&opts.only, false);
         // A new token per request needs wrk's script; the harness repeats one.
         if !wanted || s.kind == Kind::Native || s.kind == Kind::Baseline || s.fresh_tokens.is_some()
         {

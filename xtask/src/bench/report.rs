@@ -4,6 +4,7 @@
 use super::machine::Info;
 use super::rounds::QUIET;
 use super::scenarios::{Goal, Kind, Scenario};
+use super::startup::Startup;
 use super::wrk::WrkRun;
 use crate::build::Module;
 
@@ -18,6 +19,7 @@ pub struct Sample {
 
 pub struct Row {
     pub name: &'static str,
+    pub family: Option<(&'static str, usize)>,
     pub title: &'static str,
     pub kind: Kind,
     pub native: Option<&'static str>,
@@ -39,6 +41,8 @@ pub struct Row {
 
 pub struct Report {
     pub rows: Vec<Row>,
+    /// Beside `rows`, one each.
+    pub startup: Vec<Startup>,
     pub info: Info,
     /// (module, bytes in dist/, bytes before wasm-opt)
     pub modules: Vec<(String, u64, u64)>,
@@ -83,6 +87,7 @@ impl Report {
     pub fn new(
         chosen: &[&Scenario],
         samples: Vec<Vec<Sample>>,
+        startup: Vec<Startup>,
         info: Info,
         modules: &[Module],
     ) -> Report {
@@ -116,6 +121,7 @@ impl Report {
                 let (rps, p50_us, p99_us, cpu_us, (lo, hi), used_rounds) = medians(&own);
                 Row {
                     name: s.name,
+                    family: s.family,
                     title: s.title,
                     kind: s.kind,
                     native: s.native,
@@ -144,6 +150,7 @@ impl Report {
             .collect();
         Report {
             rows,
+            startup,
             info,
             modules,
         }

@@ -11,16 +11,16 @@ use serde_json::{json, Value};
 use super::jwt::{self, JwtAlg};
 
 /// The one API key every auth scenario accepts (sent on every request).
-const API_KEY: &str = "bench-key-1";
+pub(super) const API_KEY: &str = "bench-key-1";
 /// htpasswd line for user `bench`, password `bench-password`
 /// (`htpasswd -nbs bench bench-password`).
-const HTPASSWD_SHA: &str = "bench:{SHA}o3cOkwHD7Gf2y1wTOReNwr96zYY=\n";
+pub(super) const HTPASSWD_SHA: &str = "bench:{SHA}o3cOkwHD7Gf2y1wTOReNwr96zYY=\n";
 /// `Basic base64("bench:bench-password")`.
 const BASIC_CREDENTIALS: &str = "Basic YmVuY2g6YmVuY2gtcGFzc3dvcmQ=";
 /// A bucket no run can empty: the filter does all its work and never limits.
-const HUGE_BUCKET: u64 = 1_000_000_000;
+pub(super) const HUGE_BUCKET: u64 = 1_000_000_000;
 /// Header the auth filter sets; the native filters are told to set it too.
-const IDENTITY: &str = "x-tollgate-identity";
+pub(super) const IDENTITY: &str = "x-tollgate-identity";
 
 /// Every scenario gets the same request, so the baseline parses the same
 /// bytes; each filter looks only at the header it is configured for.
@@ -100,10 +100,12 @@ pub struct Scenario {
     pub modules_dir: Option<std::path::PathBuf>,
     /// Run only when named with `--only` (the host-call probes).
     pub on_request: bool,
+    /// A scale scenario (run with `--scale`): its family and its N.
+    pub family: Option<(&'static str, usize)>,
 }
 
 impl Scenario {
-    fn new(name: &'static str, title: &'static str, kind: Kind) -> Scenario {
+    pub(super) fn new(name: &'static str, title: &'static str, kind: Kind) -> Scenario {
         Scenario {
             name,
             title,
@@ -117,19 +119,21 @@ impl Scenario {
             fresh_tokens: None,
             modules_dir: None,
             on_request: false,
+            family: None,
         }
     }
 
-    /// Whether `--only` (empty: the default set) asks for this scenario.
-    pub fn chosen(&self, only: &[String]) -> bool {
+    /// Whether `--only` (empty: the default set, with the scale scenarios
+    /// when `scale`) asks for this scenario.
+    pub fn chosen(&self, only: &[String], scale: bool) -> bool {
         if only.is_empty() {
-            !self.on_request
+            !self.on_request && (scale || self.family.is_none())
         } else {
             only.iter().any(|n| n == self.name)
         }
     }
 
-    fn against(mut self, native: &'static str) -> Scenario {
+    pub(super) fn against(mut self, native: &'static str) -> Scenario {
         self.native = Some(native);
         self
     }
@@ -139,13 +143,18 @@ impl Scenario {
         self
     }
 
-    fn filter(mut self, f: Filter) -> Scenario {
+    pub(super) fn filter(mut self, f: Filter) -> Scenario {
         self.filters.push(f);
         self
     }
 
-    fn proof(mut self, headers: &'static [&'static str]) -> Scenario {
+    pub(super) fn proof(mut self, headers: &'static [&'static str]) -> Scenario {
         self.proof = headers;
+        self
+    }
+
+    pub(super) fn family(mut self, family: &'static str, n: usize) -> Scenario {
+        self.family = Some((family, n));
         self
     }
 
@@ -163,11 +172,11 @@ impl Scenario {
     }
 }
 
-fn wasm(module: &'static str, config: Value) -> Filter {
+pub(super) fn wasm(module: &'static str, config: Value) -> Filter {
     Filter::Wasm { module, config }
 }
 
-fn native(name: &'static str, type_name: &'static str, config: Value) -> Filter {
+pub(super) fn native(name: &'static str, type_name: &'static str, config: Value) -> Filter {
     Filter::Native {
         name,
         type_name,
@@ -446,6 +455,7 @@ pub fn all() -> Vec<Scenario> {
         },
         8.0,
     ));
+    all.extend(super::scale::all());
     all
 }
 
