@@ -30,11 +30,14 @@ commands:
                                Envoy; ARGS go to cargo test (e.g. `-- headers`)
   up                           build, start the echo upstream and Envoy with envoy/chain.yaml
   envoy                        print the path of the Envoy binary (installs it if missing)
-  bench [--quick] [--rounds N] [--duration S] [--only SCENARIO...] [--out DIR]
-        [--compare NAME=DIR...]
+  bench [--quick] [--scale] [--rounds N] [--duration S] [--starts N] [--only SCENARIO...]
+        [--out DIR] [--compare NAME=DIR...]
                                Envoy CPU per request of each filter vs native filters and a
-                               no-op wasm floor; results in bench/results.{json,md,svg};
-                               --compare also runs each Tollgate scenario with DIR's modules
+                               no-op wasm floor, start-up and memory; results in
+                               bench/results.{json,md,svg}; --scale adds configurations of
+                               10 to 100,000 keys, users, rules; --starts: extra timed starts
+                               per scenario (default 2); --compare also runs each Tollgate
+                               scenario with DIR's modules
 ";
 
 /// Each command's usage after the common part.
