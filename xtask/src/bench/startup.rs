@@ -91,7 +91,10 @@ impl Report {
                 } else {
                     format!("{over:+.0}")
                 },
-                x.map_or("-".into(), |x| format!("{x:.2}")),
+                match x {
+                    Some(x) if !reference => format!("{x:.2}"),
+                    _ => "-".into(),
+                },
                 st.rss_start_mib(),
                 st.rss_warm_mib().map_or("-".into(), |m| format!("{m:.1}")),
             ));
@@ -113,9 +116,9 @@ impl Report {
         }
         let mut md = String::from(
             "\n## Scale\n\nThe same request against configurations of growing size (the credential \
-             or rule the request needs is the last). *x smallest*: added CPU over the family's \
-             smallest N's. *native*: the native twin's added CPU, where Envoy has one.\n\n\
-             | family | N | added us | x smallest | native added us | vs native | ready ms | native ready ms | RSS warm MiB |\n\
+             or rule the request needs is the last). *over smallest*: added CPU minus the family's \
+             smallest N's (a difference: near-zero costs make ratios meaningless). *native*: the native twin's added CPU, where Envoy has one.\n\n\
+             | family | N | added us | over smallest us | native added us | vs native | ready ms | native ready ms | RSS warm MiB |\n\
              |---|---|---|---|---|---|---|---|---|\n",
         );
         for family in families {
@@ -133,7 +136,7 @@ impl Report {
                 md.push_str(&format!(
                     "| {family} | {n} | {:+.1} | {} | {} | {} | {:.0} | {} | {} |\n",
                     r.added_us,
-                    smallest.map_or("-".into(), |s| format!("{:.2}", r.added_us / s)),
+                    smallest.map_or("-".into(), |s| format!("{:+.1}", r.added_us - s)),
                     native.map_or("-".into(), |n| format!("{:+.1}", n.added_us)),
                     match self.vs_native(r) {
                         Some((Some(x), _)) => format!("{x:.1}x"),
