@@ -1,0 +1,1 @@
+pub fn run(_p: &std::path::Path, _d: &str, _o: bool) -> bool { false }
