@@ -2,6 +2,7 @@
 //! own parsers, and the log line the module writes when one refuses.
 
 use tollgate_common::config::refusal_line;
+use tollgate_common::ConfigError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Module {
@@ -53,9 +54,6 @@ impl Module {
     /// its members in the order it loads them, and stops at the first.
     pub fn refusal(self, config: &[u8]) -> Option<String> {
         match self {
-            Module::Auth => refused("auth", tollgate_auth::config::parse(config)),
-            Module::Ratelimit => refused("ratelimit", tollgate_ratelimit::config::parse(config)),
-            Module::Headers => refused("headers", tollgate_headers::config::parse(config)),
             Module::Tollgate => match tollgate::config::parse(config) {
                 Err(e) => Some(refusal_line("chain", &e)),
                 Ok(parts) => [
@@ -66,10 +64,18 @@ impl Module {
                 .into_iter()
                 .find_map(|(m, part)| part.and_then(|bytes| m.refusal(&bytes))),
             },
+            single => single.error(config).map(|e| refusal_line(single.name(), &e)),
         }
     }
-}
 
-fn refused<T>(filter: &str, r: Result<T, tollgate_common::ConfigError>) -> Option<String> {
-    r.err().map(|e| refusal_line(filter, &e))
+    /// What a single filter's parser says of `config`; the one-VM module's
+    /// layout is checked by [`Module::refusal`].
+    pub fn error(self, config: &[u8]) -> Option<ConfigError> {
+        match self {
+            Module::Auth => tollgate_auth::config::parse(config).err(),
+            Module::Ratelimit => tollgate_ratelimit::config::parse(config).err(),
+            Module::Headers => tollgate_headers::config::parse(config).err(),
+            Module::Tollgate => tollgate::config::parse(config).err(),
+        }
+    }
 }
