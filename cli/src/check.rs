@@ -30,7 +30,10 @@ pub fn run(filter: Option<Module>, files: &[std::path::PathBuf]) -> bool {
         }
         refused += lines.len();
     }
-    eprintln!("tollgate check: {checked} configuration(s) in {} file(s), {refused} error(s)", files.len());
+    eprintln!(
+        "tollgate check: {checked} configuration(s) in {} file(s), {refused} error(s)",
+        files.len()
+    );
     refused == 0
 }
 
@@ -63,10 +66,12 @@ fn check_resource_file(file: &Path) -> Result<(usize, Vec<String>), String> {
         }
     }
     if found == 0 {
-        return Err("no Tollgate filter configuration found (expected an Envoy bootstrap or \
+        return Err(
+            "no Tollgate filter configuration found (expected an Envoy bootstrap or \
                     resource file with Tollgate wasm filters, or an Istio WasmPlugin of a \
                     Tollgate module; for a filter's own JSON pass --filter)"
-            .to_string());
+                .to_string(),
+        );
     }
     Ok((found, lines))
 }

@@ -9,7 +9,8 @@ pub fn read_json(path: &Path) -> Result<Vec<serde_json::Value>, String> {
     let text = read_text(path)?;
     let mut docs = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-        let value = serde_json::Value::deserialize(doc).map_err(|e| format!("not YAML or JSON: {e}"))?;
+        let value =
+            serde_json::Value::deserialize(doc).map_err(|e| format!("not YAML or JSON: {e}"))?;
         if !value.is_null() {
             docs.push(value);
         }
@@ -23,7 +24,8 @@ pub fn read_yaml(path: &Path) -> Result<Vec<serde_yaml_ng::Value>, String> {
     let text = read_text(path)?;
     let mut docs = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-        let value = serde_yaml_ng::Value::deserialize(doc).map_err(|e| format!("not YAML or JSON: {e}"))?;
+        let value =
+            serde_yaml_ng::Value::deserialize(doc).map_err(|e| format!("not YAML or JSON: {e}"))?;
         if !value.is_null() {
             docs.push(value);
         }

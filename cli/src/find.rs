@@ -71,7 +71,12 @@ fn envoy_wasm(config: &Value, filter_name: Option<&str>) -> Option<Target> {
         env.extend(kv.iter().map(|(k, v)| (k.clone(), text(v))));
     }
     // host_env_keys copy Envoy's own environment: here, the caller's.
-    for key in vars.get("host_env_keys").and_then(Value::as_array).into_iter().flatten() {
+    for key in vars
+        .get("host_env_keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(key) = key.as_str() {
             if let Ok(value) = std::env::var(key) {
                 env.push((key.to_string(), value));
@@ -102,10 +107,20 @@ fn wasm_plugin(doc: &Value) -> Option<Target> {
     let url = spec.get("url").and_then(Value::as_str).unwrap_or("");
     let plugin_name = spec.get("pluginName").and_then(Value::as_str).unwrap_or("");
     let module = Module::from_location(url).or_else(|| Module::from_root_id(plugin_name))?;
-    let name = doc.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let mut env = Vec::new();
-    for var in spec.pointer("/vmConfig/env").and_then(Value::as_array).into_iter().flatten() {
-        let Some(key) = var.get("name").and_then(Value::as_str) else { continue };
+    for var in spec
+        .pointer("/vmConfig/env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(key) = var.get("name").and_then(Value::as_str) else {
+            continue;
+        };
         // valueFrom: INLINE (the default) carries `value`; HOST copies the
         // proxy's environment (here, the caller's).
         let value = match var.get("valueFrom").and_then(Value::as_str) {

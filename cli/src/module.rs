@@ -24,9 +24,14 @@ impl Module {
     }
 
     pub fn from_name(name: &str) -> Option<Module> {
-        [Module::Auth, Module::Ratelimit, Module::Headers, Module::Tollgate]
-            .into_iter()
-            .find(|m| m.name() == name)
+        [
+            Module::Auth,
+            Module::Ratelimit,
+            Module::Headers,
+            Module::Tollgate,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
     }
 
     /// The module a code location names: `dist/auth.wasm`,
@@ -64,7 +69,9 @@ impl Module {
                 .into_iter()
                 .find_map(|(m, part)| part.and_then(|bytes| m.refusal(&bytes))),
             },
-            single => single.error(config).map(|e| refusal_line(single.name(), &e)),
+            single => single
+                .error(config)
+                .map(|e| refusal_line(single.name(), &e)),
         }
     }
 

@@ -15,7 +15,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
 const TOKEN: &str = "eyJhbGciOiJFZERTQSIsImtpZCI6ImRlbW8iLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjoidG9sbGdhdGUtZGVtbyIsInN1YiI6ImRlbW8tdXNlciIsImlhdCI6MTc2NDAwMDAwMCwiZXhwIjo0MTAyNDQ0ODAwLCJvcmciOnsidGVhbSI6ImJsdWUifX0.C0PVGffmJ3yFqSpfewe6L4O7bUmVQCvNwYRdbVTdaD-mL1ssP6uyWSxjNabA4uiIA-47KxsW_4UmsinY3SFZDQ";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// tests/native/<name>.yaml spliced into the skeleton, with the ports.
@@ -23,8 +26,12 @@ fn native(name: &str, ports: &[(&str, u16)]) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/native");
     let skeleton = std::fs::read_to_string(dir.join("_skeleton.yaml")).expect("skeleton");
     let fragment = std::fs::read_to_string(dir.join(format!("{name}.yaml"))).expect("fragment");
-    let (routes, filters) = fragment.split_once("#filters\n").expect("#filters in fragment");
-    let mut text = skeleton.replace("${ROUTES}\n", routes).replace("${FILTERS}\n", filters);
+    let (routes, filters) = fragment
+        .split_once("#filters\n")
+        .expect("#filters in fragment");
+    let mut text = skeleton
+        .replace("${ROUTES}\n", routes)
+        .replace("${FILTERS}\n", filters);
     for (k, v) in ports {
         text = text.replace(&format!("${{{k}}}"), &v.to_string());
     }
@@ -35,7 +42,11 @@ fn native(name: &str, ports: &[(&str, u16)]) -> String {
 fn tollgate(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN).args(args).output().expect("run tollgate");
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
 }
 
 /// What the comparison reads from a response.
@@ -67,12 +78,19 @@ struct Case<'a> {
 fn compare(case: Case) {
     let run = |migrated: bool| -> Vec<String> {
         let echo = EchoServer::start("127.0.0.1:0").expect("echo");
-        let demo = tollgate_tests::demo::start("127.0.0.1:0", "127.0.0.1:0").expect("demo services");
+        let demo =
+            tollgate_tests::demo::start("127.0.0.1:0", "127.0.0.1:0").expect("demo services");
         let limits = json!([{"namespace": "migrate", "max_value": 2, "seconds": 60, "name": "per-key",
                              "variables": ["descriptors[0].api_key"]}]);
         let rls = RateLimitService::start(&limits, &[]);
         let (port, admin) = (free_port(), free_port());
-        let ports = [("PORT", port), ("ADMIN", admin), ("UPSTREAM", echo.port()), ("AUTHZ", demo.authz_port()), ("RLS", rls.port())];
+        let ports = [
+            ("PORT", port),
+            ("ADMIN", admin),
+            ("UPSTREAM", echo.port()),
+            ("AUTHZ", demo.authz_port()),
+            ("RLS", rls.port()),
+        ];
         let mut text = native(case.name, &ports);
         if migrated {
             let dir = tempdir(case.name);
@@ -89,28 +107,70 @@ fn compare(case: Case) {
             let (code, out, err) = tollgate(&args);
             assert_eq!(code, 0, "migrate {}: {err}", case.name);
             for r in case.reported {
-                assert!(err.contains(r), "migrate {} should report {r:?}; said:\n{err}", case.name);
+                assert!(
+                    err.contains(r),
+                    "migrate {} should report {r:?}; said:\n{err}",
+                    case.name
+                );
             }
-            for native in ["header_mutation.v3", "api_key_auth.v3", "basic_auth.v3", "jwt_authn.v3", "ext_authz.v3", "local_ratelimit.v3", "ratelimit.v3.RateLimit\n"] {
-                assert!(!out.contains(native), "{}: {native} left in the output:\n{out}", case.name);
+            for native in [
+                "header_mutation.v3",
+                "api_key_auth.v3",
+                "basic_auth.v3",
+                "jwt_authn.v3",
+                "ext_authz.v3",
+                "local_ratelimit.v3",
+                "ratelimit.v3.RateLimit\n",
+            ] {
+                assert!(
+                    !out.contains(native),
+                    "{}: {native} left in the output:\n{out}",
+                    case.name
+                );
             }
             let migrated_file = dir.join("migrated.yaml");
             std::fs::write(&migrated_file, &out).expect("write");
             let (code, check_out, _) = tollgate(&["check", &migrated_file.display().to_string()]);
-            assert_eq!((code, check_out.as_str()), (0, ""), "check of the migrated {}", case.name);
+            assert_eq!(
+                (code, check_out.as_str()),
+                (0, ""),
+                "check of the migrated {}",
+                case.name
+            );
             text = out;
         }
-        envoy::validate(&text, "yaml").unwrap_or_else(|e| panic!("{} (migrated: {migrated}) does not validate:\n{e}\n{text}", case.name));
-        let envoy = Envoy::try_start_text(&text, "yaml", port, admin, 1)
-            .unwrap_or_else(|f| panic!("{} (migrated: {migrated}) did not start: {}", case.name, f.log));
-        let seen: Vec<String> = case.requests.iter()
-            .map(|r| seen(&r.send(envoy.port, Proto::H1), case.client_headers, case.upstream_headers))
+        envoy::validate(&text, "yaml").unwrap_or_else(|e| {
+            panic!(
+                "{} (migrated: {migrated}) does not validate:\n{e}\n{text}",
+                case.name
+            )
+        });
+        let envoy = Envoy::try_start_text(&text, "yaml", port, admin, 1).unwrap_or_else(|f| {
+            panic!(
+                "{} (migrated: {migrated}) did not start: {}",
+                case.name, f.log
+            )
+        });
+        let seen: Vec<String> = case
+            .requests
+            .iter()
+            .map(|r| {
+                seen(
+                    &r.send(envoy.port, Proto::H1),
+                    case.client_headers,
+                    case.upstream_headers,
+                )
+            })
             .collect();
         drop(envoy);
         seen
     };
     let (original, migrated) = (run(false), run(true));
-    assert_eq!(original, migrated, "{}: native (left) and migrated (right) differ", case.name);
+    assert_eq!(
+        original, migrated,
+        "{}: native (left) and migrated (right) differ",
+        case.name
+    );
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
@@ -128,7 +188,10 @@ fn header_mutation() {
     compare(Case {
         name: "header_mutation",
         one_vm: false,
-        requests: vec![get("/x").header("x-remove", "1").header("x-from", "abc"), get("/y")],
+        requests: vec![
+            get("/x").header("x-remove", "1").header("x-from", "abc"),
+            get("/y"),
+        ],
         client_headers: &["x-served-by"],
         upstream_headers: &["x-added", "x-remove"],
         reported: &["routes[0].typed_per_filter_config: a per-route configuration"],
@@ -150,11 +213,18 @@ fn api_key_auth() {
 
 #[test]
 fn basic_auth() {
-    let basic = |u: &str, p: &str| get("/").header("authorization", &tollgate_tests::client::basic_auth(u, p));
+    let basic = |u: &str, p: &str| {
+        get("/").header("authorization", &tollgate_tests::client::basic_auth(u, p))
+    };
     compare(Case {
         name: "basic_auth",
         one_vm: false,
-        requests: vec![get("/"), basic("alice", "password"), basic("alice", "wrong"), basic("bob", "password")],
+        requests: vec![
+            get("/"),
+            basic("alice", "password"),
+            basic("alice", "wrong"),
+            basic("bob", "password"),
+        ],
         client_headers: &[],
         upstream_headers: &["x-username"],
         reported: &[],
@@ -169,12 +239,20 @@ fn jwt_authn() {
         name: "jwt_authn",
         one_vm: false,
         requests: vec![
-            get("/health"), get("/api"), bearer("/api", TOKEN), bearer("/api", &tampered),
-            get("/optional"), bearer("/optional", TOKEN), get("/other"),
+            get("/health"),
+            get("/api"),
+            bearer("/api", TOKEN),
+            bearer("/api", &tampered),
+            get("/optional"),
+            bearer("/optional", TOKEN),
+            get("/other"),
         ],
         client_headers: &[],
         upstream_headers: &["x-jwt-sub"],
-        reported: &["clock_skew_seconds: 0 is 60 s in Envoy", "payload_in_metadata: not supported"],
+        reported: &[
+            "clock_skew_seconds: 0 is 60 s in Envoy",
+            "payload_in_metadata: not supported",
+        ],
     });
 }
 
@@ -209,7 +287,14 @@ fn ratelimit_descriptors_from_route_actions() {
     compare(Case {
         name: "ratelimit",
         one_vm: false,
-        requests: vec![key("a"), key("a"), key("a"), key("b"), get("/api/x"), get("/other")],
+        requests: vec![
+            key("a"),
+            key("a"),
+            key("a"),
+            key("b"),
+            get("/api/x"),
+            get("/other"),
+        ],
         client_headers: &[],
         upstream_headers: &[],
         reported: &["request_type: Tollgate has no such setting"],
@@ -218,7 +303,14 @@ fn ratelimit_descriptors_from_route_actions() {
 
 fn chain_requests() -> Vec<Request> {
     let key = |k: &str| get("/x").header("x-api-key", k).header("x-from", "f");
-    vec![get("/x"), key("key1"), key("key2"), key("key1"), key("key1"), key("nope")]
+    vec![
+        get("/x"),
+        key("key1"),
+        key("key2"),
+        key("key1"),
+        key("key1"),
+        key("nope"),
+    ]
 }
 
 #[test]

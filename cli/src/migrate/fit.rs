@@ -8,11 +8,18 @@ use serde_json::Value;
 
 /// Takes out unknown fields until `config` loads; Err with the parser's
 /// line when something else is wrong.
-pub fn fit(module: Module, config: &mut Value, filter: &str, report: &mut Report) -> Result<(), String> {
+pub fn fit(
+    module: Module,
+    config: &mut Value,
+    filter: &str,
+    report: &mut Report,
+) -> Result<(), String> {
     // Each round removes one field: a configuration has far fewer.
     for _ in 0..1000 {
         let bytes = config.to_string().into_bytes();
-        let Some(e) = module.error(&bytes) else { return Ok(()) };
+        let Some(e) = module.error(&bytes) else {
+            return Ok(());
+        };
         let unknown = e
             .reason
             .strip_prefix("unknown field `")
@@ -20,7 +27,11 @@ pub fn fit(module: Module, config: &mut Value, filter: &str, report: &mut Report
             .filter(|name| e.field.ends_with(name));
         match unknown {
             Some(_) if remove(config, &e.field) => {
-                report.note(filter, &e.field, "not supported by Tollgate's filter, left out");
+                report.note(
+                    filter,
+                    &e.field,
+                    "not supported by Tollgate's filter, left out",
+                );
             }
             _ => return Err(tollgate_common::config::refusal_line(module.name(), &e)),
         }
@@ -43,7 +54,9 @@ fn remove(config: &mut Value, path: &str) -> bool {
             }
         }
     }
-    let Some((last, parents)) = steps.split_last() else { return false };
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
     let mut at = config;
     for step in parents {
         let next = match step {

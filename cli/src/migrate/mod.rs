@@ -48,11 +48,21 @@ pub fn run(path: &Path, module_dir: &str, one_vm: bool) -> bool {
     let mut ok = true;
     let mut migrated = 0;
     for doc in &mut docs {
-        let node_cluster = doc.get("node").and_then(|n| n.get("cluster")).and_then(Yaml::as_str).map(String::from);
+        let node_cluster = doc
+            .get("node")
+            .and_then(|n| n.get("cluster"))
+            .and_then(Yaml::as_str)
+            .map(String::from);
         let mut hcms = Vec::new();
         collect_hcms(doc, &mut hcms);
         for hcm in hcms {
-            match migrate_hcm(hcm, node_cluster.as_deref(), module_dir, one_vm, &mut report) {
+            match migrate_hcm(
+                hcm,
+                node_cluster.as_deref(),
+                module_dir,
+                one_vm,
+                &mut report,
+            ) {
                 Ok(n) => migrated += n,
                 Err(e) => {
                     report.lines.push(e);
@@ -62,13 +72,20 @@ pub fn run(path: &Path, module_dir: &str, one_vm: bool) -> bool {
         }
     }
     if migrated == 0 {
-        report.lines.push("found no native filter to migrate".into());
+        report
+            .lines
+            .push("found no native filter to migrate".into());
     }
     let json = path.extension().is_some_and(|e| e == "json");
     let text = if json {
-        docs.iter().map(|d| serde_json::to_string_pretty(d).unwrap_or_default() + "\n").collect::<String>()
+        docs.iter()
+            .map(|d| serde_json::to_string_pretty(d).unwrap_or_default() + "\n")
+            .collect::<String>()
     } else {
-        docs.iter().map(|d| serde_yaml_ng::to_string(d).unwrap_or_default()).collect::<Vec<_>>().join("---\n")
+        docs.iter()
+            .map(|d| serde_yaml_ng::to_string(d).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("---\n")
     };
     print!("{text}");
     for line in &report.lines {
@@ -95,27 +112,58 @@ fn collect_hcms<'a>(v: &'a mut Yaml, out: &mut Vec<&'a mut serde_yaml_ng::Mappin
 }
 
 /// Migrates one connection manager's filters; the number migrated.
-fn migrate_hcm(hcm: &mut serde_yaml_ng::Mapping, node_cluster: Option<&str>, module_dir: &str, one_vm: bool, report: &mut Report) -> Result<usize, String> {
-    let route_config: Option<Value> = hcm.get("route_config").and_then(|rc| serde_json::to_value(rc).ok());
+fn migrate_hcm(
+    hcm: &mut serde_yaml_ng::Mapping,
+    node_cluster: Option<&str>,
+    module_dir: &str,
+    one_vm: bool,
+    report: &mut Report,
+) -> Result<usize, String> {
+    let route_config: Option<Value> = hcm
+        .get("route_config")
+        .and_then(|rc| serde_json::to_value(rc).ok());
     if hcm.get("rds").is_some() {
         report.lines.push("rds: routes from RDS are not read (their rate_limits and per-route configurations are not carried over)".into());
     }
-    let ctx = Context { route_config: route_config.as_ref(), node_cluster };
-    let filters: Vec<Value> = hcm.get("http_filters").and_then(|f| serde_json::to_value(f).ok())
-        .and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    let ctx = Context {
+        route_config: route_config.as_ref(),
+        node_cluster,
+    };
+    let filters: Vec<Value> = hcm
+        .get("http_filters")
+        .and_then(|f| serde_json::to_value(f).ok())
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
     let mut done = Vec::new();
     for (index, filter) in filters.iter().enumerate() {
         let typed = filter.get("typed_config").unwrap_or(&Value::Null);
-        let Some(native) = typed.get("@type").and_then(Value::as_str).and_then(Native::from_type) else { continue };
-        let name = filter.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let Some(native) = typed
+            .get("@type")
+            .and_then(Value::as_str)
+            .and_then(Native::from_type)
+        else {
+            continue;
+        };
+        let name = filter
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if filter.get("disabled").and_then(Value::as_bool) == Some(true) {
             report.note(&name, "disabled", "kept Envoy's filter: it is enabled per route, and Tollgate's filters have no per-route configuration");
             continue;
         }
-        let translated = native::translate(native, typed, &ctx, &name, report)
-            .and_then(|mut config| fit::fit(native.module(), &mut config, &name, report).map(|()| config));
+        let translated =
+            native::translate(native, typed, &ctx, &name, report).and_then(|mut config| {
+                fit::fit(native.module(), &mut config, &name, report).map(|()| config)
+            });
         match translated {
-            Ok(config) => done.push(Translated { index, name, native, config }),
+            Ok(config) => done.push(Translated {
+                index,
+                name,
+                native,
+                config,
+            }),
             Err(why) => report.note(&name, "(filter)", &format!("kept Envoy's filter: {why}")),
         }
     }
@@ -136,7 +184,11 @@ fn migrate_hcm(hcm: &mut serde_yaml_ng::Mapping, node_cluster: Option<&str>, mod
             let base = format!("tollgate.{}", t.native.module().name());
             let count = used.iter().filter(|u| **u == base).count();
             used.push(base.clone());
-            let name = if count == 0 { base } else { format!("{base}.{}", count + 1) };
+            let name = if count == 0 {
+                base
+            } else {
+                format!("{base}.{}", count + 1)
+            };
             filters[t.index] = wasm::filter(t.native.module(), &name, module_dir, &t.config);
         }
     }
@@ -144,7 +196,10 @@ fn migrate_hcm(hcm: &mut serde_yaml_ng::Mapping, node_cluster: Option<&str>, mod
     if let Some(rc) = hcm.get_mut("route_config") {
         drop_per_route(rc, &names, "route_config", report);
     }
-    hcm.insert("http_filters".into(), serde_yaml_ng::to_value(&filters).map_err(|e| e.to_string())?);
+    hcm.insert(
+        "http_filters".into(),
+        serde_yaml_ng::to_value(&filters).map_err(|e| e.to_string())?,
+    );
     Ok(done.len())
 }
 

@@ -54,7 +54,13 @@ pub struct Context<'a> {
 
 /// The Tollgate configuration for a native filter's `typed_config`; Err
 /// says why the filter stays native.
-pub fn translate(native: Native, cfg: &Value, ctx: &Context, name: &str, report: &mut Report) -> Result<Value, String> {
+pub fn translate(
+    native: Native,
+    cfg: &Value,
+    ctx: &Context,
+    name: &str,
+    report: &mut Report,
+) -> Result<Value, String> {
     let mut cfg = match cfg {
         Value::Object(o) => o.clone(),
         _ => Map::new(),
@@ -68,8 +74,12 @@ pub fn translate(native: Native, cfg: &Value, ctx: &Context, name: &str, report:
             }
             out
         }
-        Native::ApiKeyAuth => json!({"api_key": Value::Object(std::mem::take(&mut cfg)), "default_requires": {"api_key": {}}}),
-        Native::BasicAuth => json!({"basic": Value::Object(std::mem::take(&mut cfg)), "default_requires": {"basic": {}}}),
+        Native::ApiKeyAuth => {
+            json!({"api_key": Value::Object(std::mem::take(&mut cfg)), "default_requires": {"api_key": {}}})
+        }
+        Native::BasicAuth => {
+            json!({"basic": Value::Object(std::mem::take(&mut cfg)), "default_requires": {"basic": {}}})
+        }
         Native::JwtAuthn => jwt_authn(&mut cfg, name, report),
         Native::ExtAuthz => ext_authz(&mut cfg)?,
         Native::LocalRateLimit => local_ratelimit(&mut cfg, name, report)?,
@@ -115,7 +125,11 @@ fn ext_authz(cfg: &mut Map<String, Value>) -> Result<Value, String> {
         http["authorization_request"]["allowed_headers"] = allowed;
     }
     let mut block = json!({"http_service": http});
-    for key in ["failure_mode_allow", "failure_mode_allow_header_add", "status_on_error"] {
+    for key in [
+        "failure_mode_allow",
+        "failure_mode_allow_header_add",
+        "status_on_error",
+    ] {
         if let Some(v) = cfg.remove(key) {
             block[key] = v;
         }
@@ -124,7 +138,11 @@ fn ext_authz(cfg: &mut Map<String, Value>) -> Result<Value, String> {
     Ok(json!({"ext_authz": block, "default_requires": {"ext_authz": {}}}))
 }
 
-fn local_ratelimit(cfg: &mut Map<String, Value>, name: &str, report: &mut Report) -> Result<Value, String> {
+fn local_ratelimit(
+    cfg: &mut Map<String, Value>,
+    name: &str,
+    report: &mut Report,
+) -> Result<Value, String> {
     let Some(bucket) = cfg.remove("token_bucket") else {
         return Err("no token_bucket: its limits are per-route descriptors, which Tollgate does not take from routes".into());
     };
@@ -133,7 +151,11 @@ fn local_ratelimit(cfg: &mut Map<String, Value>, name: &str, report: &mut Report
         match cfg.remove(key) {
             Some(v) => {
                 if v.get("runtime_key").is_some() {
-                    report.note(name, &format!("{key}.runtime_key"), "Tollgate does not read Envoy's runtime: default_value applies");
+                    report.note(
+                        name,
+                        &format!("{key}.runtime_key"),
+                        "Tollgate does not read Envoy's runtime: default_value applies",
+                    );
                 }
                 out[key] = v;
             }
@@ -144,7 +166,9 @@ fn local_ratelimit(cfg: &mut Map<String, Value>, name: &str, report: &mut Report
             }
         }
     }
-    out["enable_x_ratelimit_headers"] = cfg.remove("enable_x_ratelimit_headers").unwrap_or_else(|| json!("OFF"));
+    out["enable_x_ratelimit_headers"] = cfg
+        .remove("enable_x_ratelimit_headers")
+        .unwrap_or_else(|| json!("OFF"));
     cfg.remove("stat_prefix");
     if let Some(status) = cfg.remove("status") {
         if status.get("code").and_then(Value::as_u64) != Some(429) {
@@ -154,22 +178,46 @@ fn local_ratelimit(cfg: &mut Map<String, Value>, name: &str, report: &mut Report
     Ok(out)
 }
 
-fn ratelimit(cfg: &mut Map<String, Value>, ctx: &Context, name: &str, report: &mut Report) -> Result<Value, String> {
+fn ratelimit(
+    cfg: &mut Map<String, Value>,
+    ctx: &Context,
+    name: &str,
+    report: &mut Report,
+) -> Result<Value, String> {
     let stage = cfg.remove("stage").and_then(|v| v.as_u64()).unwrap_or(0);
     let mut out = json!({});
-    for key in ["domain", "timeout", "failure_mode_deny", "rate_limit_service", "enable_x_ratelimit_headers", "filter_enabled", "filter_enforced"] {
+    for key in [
+        "domain",
+        "timeout",
+        "failure_mode_deny",
+        "rate_limit_service",
+        "enable_x_ratelimit_headers",
+        "filter_enabled",
+        "filter_enforced",
+    ] {
         if let Some(v) = cfg.remove(key) {
             out[key] = v;
         }
     }
     // Envoy's default is 500, Tollgate's 503: written out.
-    out["status_on_error"] = cfg.remove("status_on_error").unwrap_or_else(|| json!({"code": 500}));
+    out["status_on_error"] = cfg
+        .remove("status_on_error")
+        .unwrap_or_else(|| json!({"code": 500}));
     cfg.remove("stat_prefix");
     let mut descriptors = Vec::new();
     if let Some(Value::Array(limits)) = cfg.remove("rate_limits") {
         for (i, rl) in limits.iter().enumerate() {
             let place = format!("rate_limits[{i}]");
-            descriptors.extend(routes::descriptor(rl, stage, &json!({}), None, ctx, &place, name, report));
+            descriptors.extend(routes::descriptor(
+                rl,
+                stage,
+                &json!({}),
+                None,
+                ctx,
+                &place,
+                name,
+                report,
+            ));
         }
     }
     descriptors.extend(routes::descriptors(ctx, stage, name, report));
@@ -184,17 +232,29 @@ fn ratelimit(cfg: &mut Map<String, Value>, ctx: &Context, name: &str, report: &m
 fn why_not(field: &str) -> &'static str {
     match field {
         "stat_prefix" => "Tollgate's counters are always under tollgate.<filter>.",
-        "most_specific_header_mutations_wins" => "it orders per-route header_mutation configurations, which Tollgate does not have",
-        "filter_enabled" | "filter_enforced" | "deny_at_disable" | "failure_mode_deny_percent" =>
-            "a runtime fraction: Tollgate's auth filter has none (every request is checked)",
+        "most_specific_header_mutations_wins" => {
+            "it orders per-route header_mutation configurations, which Tollgate does not have"
+        }
+        "filter_enabled" | "filter_enforced" | "deny_at_disable" | "failure_mode_deny_percent" => {
+            "a runtime fraction: Tollgate's auth filter has none (every request is checked)"
+        }
         "with_request_body" => "Tollgate sends no request body to the authorization service",
         "grpc_service" => "Tollgate's ext_authz speaks HTTP only",
         "bypass_cors_preflight" => "Tollgate checks CORS preflight requests like any other",
-        "local_rate_limit_per_downstream_connection" => "Tollgate's buckets are shared by every connection and worker",
-        "descriptors" => "local descriptors pair with per-route rate_limits, which Tollgate does not read",
-        "response_headers_to_add" | "request_headers_to_add_when_not_enforced" => "Tollgate adds only its rate-limit headers",
-        "disable_x_envoy_ratelimited_header" | "rate_limited_status" | "rate_limited_as_resource_exhausted" =>
-            "Tollgate's 429 is fixed (no x-envoy-ratelimited header, no gRPC mapping)",
+        "local_rate_limit_per_downstream_connection" => {
+            "Tollgate's buckets are shared by every connection and worker"
+        }
+        "descriptors" => {
+            "local descriptors pair with per-route rate_limits, which Tollgate does not read"
+        }
+        "response_headers_to_add" | "request_headers_to_add_when_not_enforced" => {
+            "Tollgate adds only its rate-limit headers"
+        }
+        "disable_x_envoy_ratelimited_header"
+        | "rate_limited_status"
+        | "rate_limited_as_resource_exhausted" => {
+            "Tollgate's 429 is fixed (no x-envoy-ratelimited header, no gRPC mapping)"
+        }
         _ => "Tollgate has no such setting",
     }
 }

@@ -13,7 +13,10 @@ pub fn merge(done: &[Translated], filters: &[Value], report: &mut Report) -> Res
         _ => 2,
     };
     let order: Vec<&str> = done.iter().map(|t| t.name.as_str()).collect();
-    if done.windows(2).any(|w| rank(w[0].native.module()) > rank(w[1].native.module())) {
+    if done
+        .windows(2)
+        .any(|w| rank(w[0].native.module()) > rank(w[1].native.module()))
+    {
         report.lines.push(format!(
             "--one-vm: the native order ({}) differs from the one-VM module's fixed order (auth, then ratelimit, then headers)",
             order.join(", ")
@@ -23,16 +26,26 @@ pub fn merge(done: &[Translated], filters: &[Value], report: &mut Report) -> Res
     for (i, f) in filters.iter().enumerate().take(last).skip(first + 1) {
         if !done.iter().any(|t| t.index == i) {
             let name = f.get("name").and_then(Value::as_str).unwrap_or("?");
-            report.lines.push(format!("--one-vm: {name} ran between migrated filters; it now runs after all of them"));
+            report.lines.push(format!(
+                "--one-vm: {name} ran between migrated filters; it now runs after all of them"
+            ));
         }
     }
-    let of = |m: Module| -> Vec<&Value> { done.iter().filter(|t| t.native.module() == m).map(|t| &t.config).collect() };
+    let of = |m: Module| -> Vec<&Value> {
+        done.iter()
+            .filter(|t| t.native.module() == m)
+            .map(|t| &t.config)
+            .collect()
+    };
     let mut out = Map::new();
     let auth = of(Module::Auth);
     if !auth.is_empty() {
         out.insert("auth".into(), merge_auth(&auth)?);
     }
-    for (member, m) in [("ratelimit", Module::Ratelimit), ("headers", Module::Headers)] {
+    for (member, m) in [
+        ("ratelimit", Module::Ratelimit),
+        ("headers", Module::Headers),
+    ] {
         let parts = of(m);
         if !parts.is_empty() {
             out.insert(member.into(), merge_plain(member, &parts)?);
@@ -51,10 +64,18 @@ fn merge_auth(parts: &[&Value]) -> Result<Value, String> {
     for part in parts {
         for (k, v) in part.as_object().into_iter().flatten() {
             match k.as_str() {
-                "default_requires" => if jwt_seen { after.push(v.clone()) } else { before.push(v.clone()) },
+                "default_requires" => {
+                    if jwt_seen {
+                        after.push(v.clone())
+                    } else {
+                        before.push(v.clone())
+                    }
+                }
                 "rules" | "requirement_map" => {}
                 block if out.contains_key(block) => {
-                    return Err(format!("--one-vm: two native filters configure auth's {block}; one module has one"));
+                    return Err(format!(
+                        "--one-vm: two native filters configure auth's {block}; one module has one"
+                    ));
                 }
                 block => {
                     out.insert(block.into(), v.clone());
@@ -64,8 +85,13 @@ fn merge_auth(parts: &[&Value]) -> Result<Value, String> {
         }
     }
     let all = |middle: Vec<Value>| -> Value {
-        let mut list: Vec<Value> = before.iter().cloned().chain(middle).chain(after.iter().cloned())
-            .filter(|r| r.as_object().is_some_and(|o| !o.is_empty())).collect();
+        let mut list: Vec<Value> = before
+            .iter()
+            .cloned()
+            .chain(middle)
+            .chain(after.iter().cloned())
+            .filter(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+            .collect();
         match list.len() {
             0 => json!({}),
             1 => list.remove(0),
@@ -74,12 +100,25 @@ fn merge_auth(parts: &[&Value]) -> Result<Value, String> {
     };
     let jwt = parts.iter().find(|p| p.get("jwt").is_some());
     if let Some(jwt) = jwt {
-        let map = jwt.get("requirement_map").cloned().unwrap_or_else(|| json!({}));
+        let map = jwt
+            .get("requirement_map")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let mut rules = Vec::new();
-        for rule in jwt.get("rules").and_then(Value::as_array).into_iter().flatten() {
-            let own = match (rule.get("requires"), rule.get("requirement_name").and_then(Value::as_str)) {
+        for rule in jwt
+            .get("rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let own = match (
+                rule.get("requires"),
+                rule.get("requirement_name").and_then(Value::as_str),
+            ) {
                 (Some(r), _) => r.clone(),
-                (None, Some(n)) => map.get(n).cloned().ok_or_else(|| format!("--one-vm: requirement_name {n} is not in requirement_map"))?,
+                (None, Some(n)) => map.get(n).cloned().ok_or_else(|| {
+                    format!("--one-vm: requirement_name {n} is not in requirement_map")
+                })?,
                 (None, None) => json!({}),
             };
             rules.push(json!({"match": rule.get("match").cloned().unwrap_or_else(|| json!({})), "requires": all(vec![own])}));
@@ -106,13 +145,21 @@ fn merge_plain(member: &str, parts: &[&Value]) -> Result<Value, String> {
                     for (list, items) in more {
                         match (have.get_mut(list), items) {
                             (Some(Value::Array(h)), Value::Array(i)) => h.extend(i.iter().cloned()),
-                            (None, _) => { have.insert(list.clone(), items.clone()); }
-                            _ => return Err(format!("--one-vm: {member}.mutations.{list} cannot be joined")),
+                            (None, _) => {
+                                have.insert(list.clone(), items.clone());
+                            }
+                            _ => {
+                                return Err(format!(
+                                    "--one-vm: {member}.mutations.{list} cannot be joined"
+                                ))
+                            }
                         }
                     }
                 }
                 (Some(have), v) if have == v => {}
-                _ => return Err(format!("--one-vm: two native filters set {member}.{k} differently; one module has one")),
+                _ => return Err(format!(
+                    "--one-vm: two native filters set {member}.{k} differently; one module has one"
+                )),
             }
         }
     }
