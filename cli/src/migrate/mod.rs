@@ -167,16 +167,18 @@ fn migrate_hcm(
             Err(why) => report.note(&name, "(filter)", &format!("kept Envoy's filter: {why}")),
         }
     }
-    let mut filters = filters;
+    let mut out: Vec<Yaml> = match hcm.get("http_filters") {
+        Some(Yaml::Sequence(s)) => s.clone(),
+        _ => Vec::new(),
+    };
     if one_vm && !done.is_empty() {
         let config = one_vm::merge(&done, &filters, report)?;
         if let Some(e) = Module::Tollgate.refusal(config.to_string().as_bytes()) {
             return Err(format!("the one-VM configuration is refused: {e}"));
         }
-        let first = done[0].index;
-        filters[first] = wasm::filter(Module::Tollgate, "tollgate", module_dir, &config);
+        out[done[0].index] = wasm::filter(Module::Tollgate, "tollgate", module_dir, &config);
         for t in done.iter().skip(1).rev() {
-            filters.remove(t.index);
+            out.remove(t.index);
         }
     } else {
         let mut used: Vec<String> = Vec::new();
@@ -189,17 +191,14 @@ fn migrate_hcm(
             } else {
                 format!("{base}.{}", count + 1)
             };
-            filters[t.index] = wasm::filter(t.native.module(), &name, module_dir, &t.config);
+            out[t.index] = wasm::filter(t.native.module(), &name, module_dir, &t.config);
         }
     }
     let names: Vec<&str> = done.iter().map(|t| t.name.as_str()).collect();
     if let Some(rc) = hcm.get_mut("route_config") {
         drop_per_route(rc, &names, "route_config", report);
     }
-    hcm.insert(
-        "http_filters".into(),
-        serde_yaml_ng::to_value(&filters).map_err(|e| e.to_string())?,
-    );
+    hcm.insert("http_filters".into(), Yaml::Sequence(out));
     Ok(done.len())
 }
 

@@ -169,7 +169,6 @@ fn local_ratelimit(
     out["enable_x_ratelimit_headers"] = cfg
         .remove("enable_x_ratelimit_headers")
         .unwrap_or_else(|| json!("OFF"));
-    cfg.remove("stat_prefix");
     if let Some(status) = cfg.remove("status") {
         if status.get("code").and_then(Value::as_u64) != Some(429) {
             report.note(name, "status", "Tollgate always answers 429");
@@ -203,7 +202,6 @@ fn ratelimit(
     out["status_on_error"] = cfg
         .remove("status_on_error")
         .unwrap_or_else(|| json!({"code": 500}));
-    cfg.remove("stat_prefix");
     let mut descriptors = Vec::new();
     if let Some(Value::Array(limits)) = cfg.remove("rate_limits") {
         for (i, rl) in limits.iter().enumerate() {

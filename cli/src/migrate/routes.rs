@@ -179,11 +179,12 @@ pub fn descriptor(
     if key.is_empty() {
         return None;
     }
-    let name: String = place
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let name: String = name.trim_matches('_').chars().take(64).collect();
+    let name = place
+        .replace("virtual_hosts[", "vh")
+        .replace("].routes[", "_route")
+        .replace("].rate_limits[", "_limit")
+        .replace("rate_limits[", "limit")
+        .replace(']', "");
     Some(json!({"name": name, "match": m, "key": key}))
 }
 
