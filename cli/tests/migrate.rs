@@ -69,6 +69,9 @@ struct Case<'a> {
     requests: Vec<Request>,
     client_headers: &'a [&'a str],
     upstream_headers: &'a [&'a str],
+    /// The native original's statuses, so that a comparison of two Envoys
+    /// that both do nothing cannot pass.
+    statuses: &'a [u16],
     /// What the migration must say it left out.
     reported: &'a [&'a str],
 }
@@ -166,6 +169,15 @@ fn compare(case: Case) {
         seen
     };
     let (original, migrated) = (run(false), run(true));
+    let statuses: Vec<u16> = original
+        .iter()
+        .filter_map(|s| s.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(
+        statuses, case.statuses,
+        "{}: the native original's statuses",
+        case.name
+    );
     assert_eq!(
         original, migrated,
         "{}: native (left) and migrated (right) differ",
@@ -187,6 +199,7 @@ fn get(path: &str) -> Request {
 fn header_mutation() {
     compare(Case {
         name: "header_mutation",
+        statuses: &[200, 200],
         one_vm: false,
         requests: vec![
             get("/x").header("x-remove", "1").header("x-from", "abc"),
@@ -203,6 +216,7 @@ fn api_key_auth() {
     let key = |k: &str| get("/api").header("x-api-key", k);
     compare(Case {
         name: "api_key_auth",
+        statuses: &[401, 200, 200, 401],
         one_vm: false,
         requests: vec![get("/api"), key("key1"), key("key2"), key("nope")],
         client_headers: &[],
@@ -218,6 +232,7 @@ fn basic_auth() {
     };
     compare(Case {
         name: "basic_auth",
+        statuses: &[401, 200, 401, 401],
         one_vm: false,
         requests: vec![
             get("/"),
@@ -237,6 +252,7 @@ fn jwt_authn() {
     let tampered = format!("{}x", &TOKEN[..TOKEN.len() - 1]);
     compare(Case {
         name: "jwt_authn",
+        statuses: &[200, 401, 200, 401, 200, 200, 200],
         one_vm: false,
         requests: vec![
             get("/health"),
@@ -261,6 +277,7 @@ fn ext_authz() {
     let user = |u: &str| get("/ext").header("x-demo-user", u);
     compare(Case {
         name: "ext_authz",
+        statuses: &[200, 403, 403],
         one_vm: false,
         requests: vec![user("alice"), user("mallory"), get("/ext")],
         client_headers: &[],
@@ -273,6 +290,7 @@ fn ext_authz() {
 fn local_ratelimit() {
     compare(Case {
         name: "local_ratelimit",
+        statuses: &[200, 200, 200, 429, 429],
         one_vm: false,
         requests: (0..5).map(|_| get("/")).collect(),
         client_headers: &["x-ratelimit-limit", "x-ratelimit-remaining"],
@@ -286,6 +304,7 @@ fn ratelimit_descriptors_from_route_actions() {
     let key = |k: &str| get("/api/x").header("x-api-key", k);
     compare(Case {
         name: "ratelimit",
+        statuses: &[200, 200, 429, 200, 200, 200],
         one_vm: false,
         requests: vec![
             key("a"),
@@ -317,6 +336,7 @@ fn chain_requests() -> Vec<Request> {
 fn chain_as_separate_filters() {
     compare(Case {
         name: "chain",
+        statuses: &[401, 200, 200, 200, 429, 401],
         one_vm: false,
         requests: chain_requests(),
         client_headers: &[],
@@ -329,6 +349,7 @@ fn chain_as_separate_filters() {
 fn chain_in_one_vm() {
     compare(Case {
         name: "chain",
+        statuses: &[401, 200, 200, 200, 429, 401],
         one_vm: true,
         requests: chain_requests(),
         client_headers: &[],

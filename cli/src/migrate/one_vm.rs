@@ -157,9 +157,11 @@ fn merge_plain(member: &str, parts: &[&Value]) -> Result<Value, String> {
                     }
                 }
                 (Some(have), v) if have == v => {}
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "--one-vm: two native filters set {member}.{k} differently; one module has one"
-                )),
+                ))
+                }
             }
         }
     }

@@ -42,7 +42,12 @@ struct StringValue {
     value: String,
 }
 
-pub fn filter(module: Module, name: &str, module_dir: &str, config: &Value) -> serde_yaml_ng::Value {
+pub fn filter(
+    module: Module,
+    name: &str,
+    module_dir: &str,
+    config: &Value,
+) -> serde_yaml_ng::Value {
     let dir = module_dir.trim_end_matches('/');
     let filter = Filter {
         name: name.into(),
