@@ -37,6 +37,13 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// The one line a filter logs when it refuses its configuration
+/// (`tollgate.auth: invalid configuration: rules[0]...`); `tollgate check`
+/// prints the same line, so both come from here.
+pub fn refusal_line(filter: &str, e: &ConfigError) -> String {
+    format!("tollgate.{filter}: invalid configuration: {e}")
+}
+
 /// Parses a filter configuration. Empty input (or only whitespace) is `{}`, so
 /// a filter whose fields are all optional runs with no configuration at all.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConfigError> {

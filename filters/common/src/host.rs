@@ -141,7 +141,7 @@ pub fn configure_from<T>(
     match parse(bytes) {
         Ok(config) => Some(config),
         Err(e) => {
-            log::error!("tollgate.{filter}: invalid configuration: {e}");
+            log::error!("{}", crate::config::refusal_line(filter, &e));
             None
         }
     }
