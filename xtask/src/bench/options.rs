@@ -66,7 +66,14 @@ impl Options {
             match arg.as_str() {
                 "--quick" => opts.quick = true,
                 "--scale" => opts.scale = true,
-                "--starts" => starts = Some(number(&value("--starts")?, "--starts")?),
+                "--starts" => {
+                    let text = value("--starts")?;
+                    let n = text.parse::<u64>();
+                    starts =
+                        Some(n.with_context(|| {
+                            format!("--starts takes a whole number, not `{text}`")
+                        })?);
+                }
                 "--rounds" => rounds = Some(number(&value("--rounds")?, "--rounds")?),
                 "--duration" => duration = Some(number(&value("--duration")?, "--duration")?),
                 "--out" => opts.out = Some(PathBuf::from(value("--out")?)),
@@ -171,6 +178,8 @@ mod tests {
         assert!(parse(&["--fast"]).is_err());
         assert!(parse(&["--compare"]).is_err());
         assert!(parse(&["--compare", "opt3"]).is_err());
+        assert_eq!(parse(&["--starts", "0"]).ok().map(|o| o.starts), Some(0));
+        assert!(parse(&["--starts", "-1"]).is_err());
         let o = parse(&["--compare", "a=/x", "b=/y", "--quick"]).ok();
         assert_eq!(o.map(|o| o.compare.len()), Some(2));
         let o = parse(&["--only", "nope"]).ok();
