@@ -22,15 +22,20 @@
 //! [`error`] (stable reasons).
 
 pub mod alg;
+pub mod config;
 pub mod error;
 pub mod extract;
+pub mod hide;
 pub mod jwks;
+pub mod jwks_store;
+pub mod leaf;
 pub mod provider;
 pub mod rsa_pkcs1;
 pub mod signature;
 pub mod sources;
 pub mod strict_json;
 pub mod token;
+pub mod token_cache;
 pub mod verify;
 
 #[cfg(test)]

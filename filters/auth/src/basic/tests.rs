@@ -1,5 +1,5 @@
 use super::*;
-use crate::cache::tests::MapStore;
+use crate::basic::cache::tests::MapStore;
 use base64::engine::general_purpose::STANDARD;
 use tollgate_common::testing::{request, FakeSource};
 

@@ -8,10 +8,10 @@
 //! Each check remembers both; if the owner ends first, the root's tick
 //! sends the check again.
 
-use crate::decide::{self, Answer, Decision};
+use crate::policy::decide::{self, Answer, Decision};
 use crate::ext_authz::{self, verdict, CheckRequest, Verdict};
-use crate::requirement::{Checked, Grant, Outcome, Reason, EXT_AUTHZ_DENIED};
-use crate::vm::{AuthzCall, HostKeys, HostStore, Plugin};
+use crate::policy::requirement::{Checked, Grant, Outcome, Reason, EXT_AUTHZ_DENIED};
+use crate::host::vm::{AuthzCall, HostKeys, HostStore, Plugin};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, MapType};
 use tollgate_common::host::{self, HostHeaders, HostRequest};

@@ -12,11 +12,11 @@
 //! root's tick also refreshes sets in the background before they expire,
 //! one VM at a time (a lease in shared data).
 
-use crate::decide::{self, Decision};
-use crate::jwks_store;
+use crate::policy::decide::{self, Decision};
+use crate::jwt::jwks_store;
 use crate::jwt::jwks::MAX_JWKS_BYTES;
 use crate::jwt::Jwks;
-use crate::vm::{now_ms, Call, HostKeys, HostStore, Plugin};
+use crate::host::vm::{now_ms, Call, HostKeys, HostStore, Plugin};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
@@ -60,7 +60,7 @@ pub(crate) fn run(p: &Plugin, ctx: u32, owner: u32, wait: bool, resumed: bool) -
             }
             run(p, ctx, owner, false, resumed)
         }
-        Decision::AskExtAuthz(checked) => crate::ask::ask(p, ctx, owner, checked, resumed),
+        Decision::AskExtAuthz(checked) => crate::host::ext_authz::ask(p, ctx, owner, checked, resumed),
     }
 }
 
@@ -143,7 +143,7 @@ fn fetch_failed(p: &Plugin, base: usize) {
 
 /// The answer to a fetch or a check, in the callback of context `me`.
 pub(crate) fn on_response(p: &Plugin, me: u32, token: u32, headers: usize, body_size: usize) {
-    if crate::ask::on_response(p, me, token, headers, body_size) {
+    if crate::host::ext_authz::on_response(p, me, token, headers, body_size) {
         return;
     }
     let (base, waiters) = {
@@ -222,7 +222,7 @@ fn wake(p: &Plugin, me: u32, waiters: Vec<u32>) {
 /// The root's tick: fetch for waiters whose fetch was lost, and refresh sets
 /// that near the end of their `cache_duration`.
 pub(crate) fn tick(p: &Plugin, root: u32) {
-    crate::ask::resend_orphans(p, root);
+    crate::host::ext_authz::resend_orphans(p, root);
     let now = now_ms();
     for base in p.remotes() {
         let (busy, orphans) = {

@@ -1,10 +1,10 @@
 //! Counters under `tollgate.auth.` (read at Envoy's admin `/stats` as
 //! `wasmcustom.tollgate.auth.*`).
 
-use crate::decide::Counts;
+use crate::policy::decide::Counts;
 use crate::ext_authz;
 use crate::jwt;
-use crate::requirement::Reason;
+use crate::policy::requirement::Reason;
 use tollgate_common::host::Counter;
 
 #[derive(Clone, Copy, Default)]

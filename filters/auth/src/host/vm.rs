@@ -2,14 +2,14 @@
 //! each remote key set, and the fetches in flight with the requests waiting
 //! for them. Root and HTTP contexts of the VM share it through an `Rc`.
 
-use crate::bearer::KeySets;
-use crate::cache::Store;
-use crate::config::Config;
+use crate::jwt::leaf::KeySets;
+use crate::basic::cache::Store;
+use crate::policy::config::Config;
 use crate::ext_authz::CheckRequest;
-use crate::jwks_store;
+use crate::jwt::jwks_store;
 use crate::jwt::{Jwks, JwksSource, RemoteJwks};
-use crate::requirement::Checked;
-use crate::stats::Stats;
+use crate::policy::requirement::Checked;
+use crate::host::stats::Stats;
 use proxy_wasm::hostcalls;
 use std::cell::RefCell;
 use std::rc::Rc;

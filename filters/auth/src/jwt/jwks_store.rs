@@ -17,17 +17,17 @@
 //! tenth of its life, at most one minute before it runs out). A request that
 //! finds no usable set waits while its VM fetches one.
 
-use crate::cache::Store;
+use crate::basic::cache::Store;
 
 /// How long a VM that failed to fetch a set answers without retrying.
 pub const FAILURE_BACKOFF_MS: u64 = 1000;
 
 /// The key of the set fetched from `uri` through `cluster`.
 pub fn key(cluster: &str, uri: &str) -> String {
-    let d = crate::cache::digest(&[cluster.as_bytes(), uri.as_bytes()]);
+    let d = crate::basic::cache::digest(&[cluster.as_bytes(), uri.as_bytes()]);
     format!(
         "tollgate.auth.jwks.{}",
-        crate::cache::hex(d.get(..8).unwrap_or_default())
+        crate::basic::cache::hex(d.get(..8).unwrap_or_default())
     )
 }
 
@@ -98,7 +98,7 @@ pub fn refresh_due(at: u64, now_ms: u64, cache_duration_ms: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::tests::MapStore;
+    use crate::basic::cache::tests::MapStore;
 
     #[test]
     fn set_round_trip_and_times() {

@@ -8,11 +8,11 @@
 //! the leaf records the provider in `needs` and the glue pauses the request
 //! while the set is fetched, then evaluates the request again.
 
-use crate::cache::Store;
+use crate::basic::cache::Store;
 use crate::jwt::{self, Jwks, JwksSource, Location, RemoteJwks, Verified};
-use crate::jwt_config::{JwtConfig, Variant};
-use crate::requirement::{Grant, Outcome, Reason};
-use crate::token_cache::{self, local, Entry, TokenCache};
+use crate::jwt::config::{JwtConfig, Variant};
+use crate::policy::requirement::{Grant, Outcome, Reason};
+use crate::jwt::token_cache::{self, local, Entry, TokenCache};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -15,10 +15,10 @@ pub const NOW: u64 = tollgate_common::testing::FAKE_NOW_SECS;
 pub const EXP: u64 = 4_102_444_800;
 pub const ISS: &str = "https://issuer.example";
 pub const AUD: &str = "api.example";
-pub const JWKS: &str = include_str!("../testdata/jwks.json");
-pub const JWKS_MIXED: &str = include_str!("../testdata/jwks_mixed.json");
-pub const HMAC_SECRET: &str = include_str!("../testdata/hmac_secret.txt");
-const TOKENS: &str = include_str!("../testdata/tokens.json");
+pub const JWKS: &str = include_str!("testdata/jwks.json");
+pub const JWKS_MIXED: &str = include_str!("testdata/jwks_mixed.json");
+pub const HMAC_SECRET: &str = include_str!("testdata/hmac_secret.txt");
+const TOKENS: &str = include_str!("testdata/tokens.json");
 
 /// The fixture token `name`.
 pub fn tok(name: &str) -> String {

@@ -6,7 +6,7 @@
 //! audiences) and the token. An entry lives until the token's `exp` (plus the clock skew the
 //! verification allowed) and at most `max_ttl`.
 
-use crate::cache::{digest, hex, Store};
+use crate::basic::cache::{digest, hex, Store};
 
 pub mod local;
 
@@ -22,7 +22,7 @@ pub struct TokenCache {
     pub slots: u32,
 }
 
-/// The cache key of a token for a provider (see [`crate::jwt_config::JwtConfig::cache_name`]).
+/// The cache key of a token for a provider (see [`crate::jwt::config::JwtConfig::cache_name`]).
 pub fn key(namespace: &str, provider: &str, token: &str) -> [u8; 32] {
     digest(&[namespace.as_bytes(), provider.as_bytes(), token.as_bytes()])
 }
@@ -71,7 +71,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::tests::MapStore;
+    use crate::basic::cache::tests::MapStore;
 
     #[test]
     fn round_trip_expiry_and_slots() {

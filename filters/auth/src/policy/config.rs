@@ -24,8 +24,8 @@
 use crate::api_key::ApiKeyConfig;
 use crate::basic::BasicConfig;
 use crate::ext_authz::ExtAuthzConfig;
-use crate::jwt_config::{JwtConfig, RawJwtConfig};
-use crate::requirement::{Methods, Requirement};
+use crate::jwt::config::{JwtConfig, RawJwtConfig};
+use crate::policy::requirement::{Methods, Requirement};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use tollgate_common::header::MutableHeaderName;
@@ -140,7 +140,7 @@ impl Config {
 /// Parses the plugin configuration; empty configuration is `{}`.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let raw: RawConfig = tollgate_common::config::parse(bytes)?;
-    let namespace: String = crate::cache::digest(&[bytes])
+    let namespace: String = crate::basic::cache::digest(&[bytes])
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
@@ -284,7 +284,5 @@ fn prepare(jwt: &mut JwtConfig, r: &Requirement) {
     }
 }
 
-#[cfg(test)]
-mod envoy_tests;
 #[cfg(test)]
 mod tests;

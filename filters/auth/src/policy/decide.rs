@@ -2,11 +2,11 @@
 //! and the reply or the header edits that follow.
 
 use crate::basic::Check;
-use crate::bearer::{KeySets, NoKeys};
-use crate::cache::Store;
-use crate::config::Config;
+use crate::jwt::leaf::{KeySets, NoKeys};
+use crate::basic::cache::Store;
+use crate::policy::config::Config;
 use crate::edits::Edits;
-use crate::requirement::{
+use crate::policy::requirement::{
     uses_ext_authz, Checked, Evaluator, Grant, Outcome, Reason, Requirement, EXT_AUTHZ_DENIED,
 };
 use tollgate_common::reply::LocalReply;
@@ -150,7 +150,7 @@ pub fn decide_answered<S: RequestSource>(
         return (Decision::AskExtAuthz(evaluator.checked()), counts);
     }
     for location in jwt.hide.take() {
-        crate::hide::token(&location, req, &mut edits);
+        crate::jwt::hide::token(&location, req, &mut edits);
     }
     let decision = match outcome {
         Outcome::Granted(grant) => allow(config, req, grant, edits),
@@ -257,9 +257,5 @@ fn uses(r: &Requirement, used: &mut [bool; 3], config: &Config) {
     }
 }
 
-#[cfg(test)]
-mod ext_authz_tests;
-#[cfg(test)]
-mod jwt_tests;
 #[cfg(test)]
 mod tests;

@@ -14,9 +14,9 @@
 
 use crate::api_key::ApiKeyConfig;
 use crate::basic::{BasicConfig, Check};
-use crate::bearer::{JwtState, KeySets, NoKeys};
-use crate::cache::Store;
-use crate::jwt_config::JwtConfig;
+use crate::jwt::leaf::{JwtState, KeySets, NoKeys};
+use crate::basic::cache::Store;
+use crate::jwt::config::JwtConfig;
 use serde::Deserialize;
 use std::cell::{OnceCell, RefCell};
 use tollgate_common::request::{Request, RequestSource};

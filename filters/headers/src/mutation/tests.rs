@@ -1,4 +1,5 @@
-use super::apply_tests::Headers;
+/// Headers as a list of pairs; `set` replaces every value, as Envoy does.
+use tollgate_common::testing::HeaderList as Headers;
 use super::*;
 use crate::config::parse;
 use tollgate_common::testing::FakeSource;
@@ -252,3 +253,6 @@ fn rules_on_headers_and_authority() {
     assert_eq!(p.rules_matched, 0);
     assert!(p.response_is_empty() && p.request_is_empty());
 }
+
+mod apply;
+mod header_mutation;

@@ -8,7 +8,8 @@ use crate::bucket::{Limits, View};
 use crate::config::HeaderMode;
 use crate::descriptor::{self, Selected};
 use crate::global::{self, Verdict};
-use crate::{headers, rls, table, HostStore, Plugin, Stats, MAX_TRIES};
+use super::{Plugin, Stats, HostStore, MAX_TRIES};
+use crate::{headers, rls, table};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType};
@@ -69,7 +70,7 @@ fn now_ns() -> u64 {
 }
 
 impl Filter {
-    pub(crate) fn new(id: u32, plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
+    pub(super) fn new(id: u32, plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
         Filter {
             id,
             plugin,

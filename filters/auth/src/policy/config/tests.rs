@@ -137,3 +137,5 @@ fn secrets_from_the_vm_environment() {
         "{e}"
     );
 }
+
+mod envoy;

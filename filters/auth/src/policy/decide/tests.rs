@@ -1,5 +1,5 @@
 use super::*;
-use crate::cache::tests::MapStore;
+use crate::basic::cache::tests::MapStore;
 use crate::edits::Op;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -8,7 +8,7 @@ use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::testing::request;
 
 fn config() -> Config {
-    crate::config::parse(json!({
+    crate::policy::config::parse(json!({
         "api_key": {"credentials": [{"key": "k1", "client": "one"}],
                     "key_sources": [{"header": "x-api-key"}, {"query": "api_key"}],
                     "forwarding": {"header": "x-api-client", "hide_credentials": true}},
@@ -174,7 +174,7 @@ fn match_normalized_judges_the_normalized_path() {
 
 #[test]
 fn without_path_rules_ambiguous_paths_pass() {
-    let c = crate::config::parse(
+    let c = crate::policy::config::parse(
         json!({"basic": {"users": "bob:$2y$04$gJfSq0QlsOzeUp5G2bi7GuCjLJTav2HZxPAFsJWmWX84hAERh3sOO"},
                "rules": [{"match": {"methods": ["POST"]}, "requires": {"basic": {}}}]})
         .to_string()
@@ -230,3 +230,6 @@ fn cache_counts() {
         }
     );
 }
+
+mod ext_authz;
+mod jwt;

@@ -1,12 +1,12 @@
 use super::*;
-use crate::cache::tests::MapStore;
+use crate::basic::cache::tests::MapStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 use tollgate_common::testing::request;
 
-fn methods_config() -> crate::config::Config {
-    crate::config::parse(json!({
+fn methods_config() -> crate::policy::config::Config {
+    crate::policy::config::parse(json!({
         "api_key": {"credentials": [{"key": "k1", "client": "one"}, {"key": "k2", "client": "two"}],
                     "key_sources": [{"header": "x-api-key"}],
                     "forwarding": {"header": "x-api-client"}},

@@ -1,8 +1,5 @@
 use super::*;
 
-/// Headers as a list of pairs; `set` replaces every value, as Envoy does.
-pub(super) use tollgate_common::testing::HeaderList as Headers;
-
 fn add(name: &str, value: &str, action: AppendAction) -> Ops {
     Ops {
         remove: vec![],

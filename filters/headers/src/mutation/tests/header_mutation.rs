@@ -1,7 +1,6 @@
 //! Envoy's header_mutation form: `mutations.request_mutations` and
 //! `response_mutations`, applied in order, around the route-style lists.
 
-use super::apply_tests::Headers;
 use super::*;
 use crate::config::parse;
 use tollgate_common::testing::FakeSource;

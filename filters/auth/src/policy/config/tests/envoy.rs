@@ -4,13 +4,13 @@
 //! parameters.
 
 use super::*;
-use crate::cache::tests::MapStore;
-use crate::decide::{decide, Decision};
+use crate::basic::cache::tests::MapStore;
+use crate::policy::decide::{decide, Decision};
 use serde_json::{json, Value};
 use tollgate_common::testing::request;
 
-const JWKS: &str = include_str!("../jwt/testdata/jwks.json");
-const TOKENS: &str = include_str!("../jwt/testdata/tokens.json");
+const JWKS: &str = include_str!("../../../jwt/testdata/jwks.json");
+const TOKENS: &str = include_str!("../../../jwt/testdata/tokens.json");
 
 fn tok(name: &str) -> String {
     let all: Value = serde_json::from_str(TOKENS).unwrap();
@@ -79,7 +79,7 @@ fn jwt_authn_example_rules() {
         let Requirement::Any(g) = &c.rules[2].requires else {
             panic!()
         };
-        Requirement::Any(crate::requirement::Group {
+        Requirement::Any(crate::policy::requirement::Group {
             children: g.children.clone(),
             field: "requires_any",
         })

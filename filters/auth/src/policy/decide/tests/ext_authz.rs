@@ -2,15 +2,15 @@
 //! decision after its answer.
 
 use super::*;
-use crate::bearer::NoKeys;
-use crate::cache::tests::MapStore;
+use crate::jwt::leaf::NoKeys;
+use crate::basic::cache::tests::MapStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 use tollgate_common::testing::request;
 
 fn config() -> Config {
-    crate::config::parse(json!({
+    crate::policy::config::parse(json!({
         "api_key": {"credentials": [{"key": "k1", "client": "one"}],
                     "key_sources": [{"header": "x-api-key"}]},
         "basic": {"users": "bob:$2y$04$gJfSq0QlsOzeUp5G2bi7GuCjLJTav2HZxPAFsJWmWX84hAERh3sOO"},
@@ -148,7 +148,7 @@ fn the_answer_decides_with_the_carried_method_results() {
 
 #[test]
 fn the_leaf_needs_the_top_level_block() {
-    let e = crate::config::parse(br#"{"rules": [{"requires": {"ext_authz": {}}}]}"#).unwrap_err();
+    let e = crate::policy::config::parse(br#"{"rules": [{"requires": {"ext_authz": {}}}]}"#).unwrap_err();
     assert!(
         e.to_string()
             .starts_with("rules[0].requires.ext_authz: needs the top-level ext_authz"),

@@ -2,13 +2,13 @@
 //! at the instant they were minted for.
 
 use super::*;
-use crate::cache::tests::MapStore;
+use crate::basic::cache::tests::MapStore;
 use crate::edits::Op;
 use serde_json::{json, Value};
 use tollgate_common::testing::request;
 
-const JWKS: &str = include_str!("../jwt/testdata/jwks.json");
-const TOKENS: &str = include_str!("../jwt/testdata/tokens.json");
+const JWKS: &str = include_str!("../../../jwt/testdata/jwks.json");
+const TOKENS: &str = include_str!("../../../jwt/testdata/tokens.json");
 
 fn tok(name: &str) -> String {
     let all: Value = serde_json::from_str(TOKENS).unwrap();
@@ -16,7 +16,7 @@ fn tok(name: &str) -> String {
 }
 
 fn config() -> Config {
-    crate::config::parse(
+    crate::policy::config::parse(
         json!({
             "jwt": {"providers": {"idp": {
                 "issuer": "https://issuer.example",
@@ -108,7 +108,7 @@ fn denials_carry_status_challenge_and_reason() {
 #[test]
 fn unknown_provider_is_a_config_error_with_its_path() {
     let bad = |rules: Value| {
-        crate::config::parse(
+        crate::policy::config::parse(
             json!({"jwt": {"providers": {"idp": {"local_jwks": {"inline_string": JWKS}}}},
                    "rules": rules})
             .to_string()
@@ -130,7 +130,7 @@ fn unknown_provider_is_a_config_error_with_its_path() {
         e.contains("rules[0].requires.provider_and_audiences.provider_name"),
         "{e}"
     );
-    let e = crate::config::parse(br#"{"rules": [{"requires": {"provider_name": "p"}}]}"#)
+    let e = crate::policy::config::parse(br#"{"rules": [{"requires": {"provider_name": "p"}}]}"#)
         .unwrap_err()
         .to_string();
     assert!(e.contains("needs the top-level jwt configuration"), "{e}");
@@ -154,7 +154,7 @@ impl KeySets for Waiting {
 
 #[test]
 fn tokens_a_remote_provider_refuses_anyway_cost_no_wait_for_its_keys() {
-    let c = crate::config::parse(
+    let c = crate::policy::config::parse(
         json!({
             "jwt": {"providers": {"idp": {
                 "issuer": "https://issuer.example",
