@@ -12,7 +12,8 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use std::time::Duration;
 use tollgate_common::host;
-use vm::{HostStore, Plugin};
+use tollgate_common::host::HostStore;
+use vm::Plugin;
 
 /// How often a root context checks its remote key sets.
 const TICK: Duration = Duration::from_secs(1);

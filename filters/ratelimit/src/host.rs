@@ -19,8 +19,8 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 use std::rc::Rc;
-use crate::table::{self, Store, Table};
-use tollgate_common::host::{self, Counter};
+use crate::table::{self, Table};
+use tollgate_common::host::{self, Counter, HostStore};
 
 /// CAS attempts per request before giving up (and denying: a lost race is
 /// never an allow).
@@ -87,23 +87,6 @@ pub struct Root {
 
 impl Context for Root {}
 
-/// proxy-wasm shared data (one map per VM id, shared by every worker).
-struct HostStore;
-
-impl Store for HostStore {
-    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        match hostcalls::get_shared_data(key) {
-            // An empty value may come back as no bytes; the version says it exists.
-            Ok((data, Some(cas))) => Some((data.unwrap_or_default(), cas)),
-            _ => None,
-        }
-    }
-
-    fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
-        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
-    }
-}
-
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         self.configure(&host::plugin_configuration())
@@ -167,9 +150,8 @@ impl Root {
             slots: table::WAYS,
             tag,
         });
-        let mut store = HostStore;
         for t in &tables {
-            t.init(&mut store);
+            t.init(&HostStore);
         }
         self.plugin = Some(Rc::new(Plugin { config, tables }));
         true

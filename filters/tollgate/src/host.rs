@@ -21,7 +21,7 @@ use stages::Stages;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use tollgate_common::host;
 
 /// A rate-limit service call sent for request `ctx` from the root's tick.
@@ -121,7 +121,7 @@ impl RootContext for Root {
         for ctx in queued {
             resume(&self.shared, self.id, ctx);
         }
-        let now = now_ms();
+        let now = host::now_ms();
         if let Some(auth) = self.auth.as_mut() {
             // (a tenth early: a 1 s period does not fire at exactly 1000 ms)
             if now.saturating_sub(self.auth_ticked) >= AUTH_TICK_MS * 9 / 10 {
@@ -232,13 +232,7 @@ fn in_request(shared: &SharedRef, me: u32, ctx: u32, f: impl FnOnce(&mut Stages)
     let Some(stages) = shared.borrow().requests.get(&ctx).cloned() else {
         return;
     };
-    if ctx != me && hostcalls::set_effective_context(ctx).is_err() {
-        return;
-    }
-    f(&mut stages.borrow_mut());
-    if ctx != me {
-        let _ = hostcalls::set_effective_context(me);
-    }
+    host::in_context(me, ctx, || f(&mut stages.borrow_mut()));
 }
 
 /// Gives a routed rate-limit service answer to its request. False when
@@ -304,11 +298,4 @@ fn resume(shared: &SharedRef, me: u32, ctx: u32) {
     if let Some(token) = call {
         shared.borrow_mut().routes.push(Route { token, ctx });
     }
-}
-
-fn now_ms() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

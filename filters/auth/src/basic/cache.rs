@@ -8,19 +8,11 @@
 //! - failure counters: slot key `tollgate.auth.fail.<n>`, value
 //!   `<hex SHA-256 of the subject> <count> <window start secs>`.
 //!
-//! The host side is the [`Store`] trait (shared data with CAS in the glue, a
-//! map in tests); this module holds only the logic.
+//! The host side is the common [`Store`] (shared data with CAS in the glue,
+//! a map in tests); this module holds only the logic.
 
 use sha2::{Digest, Sha256};
-
-/// Shared data as the host offers it.
-pub trait Store {
-    /// The value and its CAS token.
-    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
-    /// Writes `value` if the key's CAS token is still `cas` (`None`: write
-    /// unconditionally). False on a CAS mismatch or a host error.
-    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
-}
+pub use tollgate_common::store::Store;
 
 /// How many times an update is retried when another worker wrote first.
 const CAS_ATTEMPTS: usize = 8;
@@ -192,4 +184,4 @@ fn note_failure(store: &dyn Store, now: u64) {
 }
 
 #[cfg(test)]
-pub mod tests;
+mod tests;

@@ -11,10 +11,10 @@
 use crate::policy::decide::{self, Answer, Decision};
 use crate::ext_authz::{self, verdict, CheckRequest, Verdict};
 use crate::policy::requirement::{Checked, Grant, Outcome, Reason, EXT_AUTHZ_DENIED};
-use crate::host::vm::{AuthzCall, HostKeys, HostStore, Plugin};
+use crate::host::vm::{AuthzCall, HostKeys, Plugin};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, MapType};
-use tollgate_common::host::{self, HostHeaders, HostRequest};
+use tollgate_common::host::{self, in_context, HostHeaders, HostRequest, HostStore};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::Request;
 
@@ -91,16 +91,6 @@ pub(crate) fn on_response(
         conclude(p, call.ctx, verdict, call.checked, true);
     });
     true
-}
-
-/// Runs `f` with `ctx` effective, then `me` again.
-fn in_context(me: u32, ctx: u32, f: impl FnOnce()) {
-    if ctx == me {
-        f();
-    } else if hostcalls::set_effective_context(ctx).is_ok() {
-        f();
-        let _ = hostcalls::set_effective_context(me);
-    }
 }
 
 /// The root's tick: send again the checks whose owner ended.

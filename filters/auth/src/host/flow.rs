@@ -16,11 +16,11 @@ use crate::policy::decide::{self, Decision};
 use crate::jwt::jwks_store;
 use crate::jwt::jwks::MAX_JWKS_BYTES;
 use crate::jwt::Jwks;
-use crate::host::vm::{now_ms, Call, HostKeys, HostStore, Plugin};
+use crate::host::vm::{Call, HostKeys, Plugin};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
-use tollgate_common::host::{self, HostHeaders, HostRequest};
+use tollgate_common::host::{self, now_ms, HostHeaders, HostRequest, HostStore};
 use tollgate_common::Request;
 
 /// Decides for context `ctx` (the effective context). `owner`: the context
@@ -209,11 +209,10 @@ fn wake(p: &Plugin, me: u32, waiters: Vec<u32>) {
     for w in waiters {
         if w == me {
             own = true;
-        } else if hostcalls::set_effective_context(w).is_ok() {
-            run(p, w, me, true, true);
+        } else {
+            host::in_context(me, w, || run(p, w, me, true, true));
         }
     }
-    let _ = hostcalls::set_effective_context(me);
     if own {
         run(p, me, me, true, true);
     }

@@ -3,37 +3,15 @@
 //! for them. Root and HTTP contexts of the VM share it through an `Rc`.
 
 use crate::jwt::leaf::KeySets;
-use crate::basic::cache::Store;
 use crate::policy::config::Config;
 use crate::ext_authz::CheckRequest;
 use crate::jwt::jwks_store;
 use crate::jwt::{Jwks, JwksSource, RemoteJwks};
 use crate::policy::requirement::Checked;
 use crate::host::stats::Stats;
-use proxy_wasm::hostcalls;
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
-
-/// Proxy-wasm shared data: one store for every worker's VM of this vm_id.
-pub(crate) struct HostStore;
-
-impl Store for HostStore {
-    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
-        hostcalls::get_shared_data(key).unwrap_or((None, None))
-    }
-
-    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
-        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
-    }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use tollgate_common::host::{now_ms, HostStore};
 
 /// One remote provider's state in this VM.
 #[derive(Default)]

@@ -98,11 +98,11 @@ pub fn refresh_due(at: u64, now_ms: u64, cache_duration_ms: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::basic::cache::tests::MapStore;
+    use tollgate_common::testing::MemoryStore;
 
     #[test]
     fn set_round_trip_and_times() {
-        let s = MapStore::default();
+        let s = MemoryStore::default();
         let k = key("idp", "https://idp/jwks");
         assert_eq!(read(&s, &k), None);
         // Named by where the set comes from, never by the configuration.
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn one_lease_holder_at_a_time() {
-        let s = MapStore::default();
+        let s = MemoryStore::default();
         let l = lease_key("idp", "https://idp/jwks");
         assert!(!take_lease(&s, &l, 10, 100), "no key: no CAS, no lease");
         init_lease(&s, &l);
@@ -131,7 +131,7 @@ mod tests {
         assert!(!take_lease(&s, &l, 500, 100));
         assert!(take_lease(&s, &l, 1120, 100));
         release_lease(&s, &l, 1130, true);
-        *s.conflicts.borrow_mut() = 1;
+        s.conflicts.set(1);
         assert!(!take_lease(&s, &l, 1140, 100), "another VM won the CAS");
         assert!(take_lease(&s, &l, 1140, 100));
     }

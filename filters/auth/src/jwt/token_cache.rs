@@ -71,11 +71,11 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::basic::cache::tests::MapStore;
+    use tollgate_common::testing::MemoryStore;
 
     #[test]
     fn round_trip_expiry_and_slots() {
-        let store = MapStore::default();
+        let store = MemoryStore::default();
         let cache = TokenCache { slots: 4 };
         let k = key("ns", "p", "token");
         let e = Entry {

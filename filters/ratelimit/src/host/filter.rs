@@ -8,15 +8,14 @@ use crate::bucket::{Limits, View};
 use crate::config::HeaderMode;
 use crate::descriptor::{self, Selected};
 use crate::global::{self, Verdict};
-use super::{Plugin, Stats, HostStore, MAX_TRIES};
+use super::{Plugin, Stats, MAX_TRIES};
 use crate::{headers, rls, table};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType};
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 use tollgate_common::header::HeaderTarget;
-use tollgate_common::host::{self, HostHeaders, HostRequest};
+use tollgate_common::host::{self, now_ns, HostHeaders, HostRequest, HostStore};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::Request;
 
@@ -62,13 +61,6 @@ fn draw() -> u32 {
     u32::from_le_bytes(b)
 }
 
-fn now_ns() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
 impl Filter {
     pub(super) fn new(id: u32, plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
         Filter {
@@ -89,7 +81,7 @@ impl Filter {
             return Local::Pass;
         };
         let out = table::acquire(
-            &mut HostStore,
+            &HostStore,
             table,
             &sel.key,
             &sel.limits,

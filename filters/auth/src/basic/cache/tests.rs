@@ -1,38 +1,5 @@
 use super::*;
-use std::cell::RefCell;
-use std::collections::HashMap;
-
-/// Shared data over a map, with CAS tokens like Envoy's.
-#[derive(Default)]
-pub struct MapStore {
-    pub map: RefCell<HashMap<String, (Vec<u8>, u32)>>,
-    /// Makes the next N CAS writes fail, as if another worker wrote first.
-    pub conflicts: RefCell<u32>,
-}
-
-impl Store for MapStore {
-    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
-        match self.map.borrow().get(key) {
-            Some((v, cas)) => (Some(v.clone()), Some(*cas)),
-            None => (None, None),
-        }
-    }
-
-    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
-        let mut conflicts = self.conflicts.borrow_mut();
-        if cas.is_some() && *conflicts > 0 {
-            *conflicts -= 1;
-            return false;
-        }
-        let mut map = self.map.borrow_mut();
-        let current = map.get(key).map(|(_, c)| *c);
-        if cas.is_some() && cas != current {
-            return false;
-        }
-        map.insert(key.to_string(), (value.to_vec(), current.unwrap_or(0) + 1));
-        true
-    }
-}
+use tollgate_common::testing::MemoryStore;
 
 #[test]
 fn digest_separates_parts() {
@@ -42,7 +9,7 @@ fn digest_separates_parts() {
 
 #[test]
 fn success_cache_expires_and_is_bounded() {
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let cache = SuccessCache {
         slots: 4,
         ttl_secs: 10,
@@ -56,7 +23,7 @@ fn success_cache_expires_and_is_bounded() {
     for i in 0..100u32 {
         cache.insert(&store, &digest(&[&i.to_be_bytes()]), 100);
     }
-    assert!(store.map.borrow().len() <= 4);
+    assert!(store.data.borrow().len() <= 4);
     let off = SuccessCache {
         slots: 4,
         ttl_secs: 0,
@@ -67,7 +34,7 @@ fn success_cache_expires_and_is_bounded() {
 
 #[test]
 fn failure_counter_locks_for_the_window() {
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let f = FailureCounter {
         slots: 16,
         max_failures: 3,
@@ -78,7 +45,7 @@ fn failure_counter_locks_for_the_window() {
     assert_eq!(f.record(&store, &s, 1000), 1);
     assert_eq!(f.record(&store, &s, 1010), 2);
     assert_eq!(f.locked_for(&store, &s, 1010), None);
-    *store.conflicts.borrow_mut() = 3; // lost races are retried
+    store.conflicts.set(3); // lost races are retried
     assert_eq!(f.record(&store, &s, 1020), 3);
     assert_eq!(f.locked_for(&store, &s, 1020), Some(40));
     assert_eq!(f.locked_for(&store, &s, 1059), Some(1));
@@ -91,7 +58,7 @@ fn failure_counter_locks_for_the_window() {
 
 #[test]
 fn no_lockout_check_needed_once_every_failure_is_a_window_old() {
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let f = FailureCounter {
         slots: 16,
         max_failures: 1,
@@ -115,7 +82,7 @@ fn no_lockout_check_needed_once_every_failure_is_a_window_old() {
 
 #[test]
 fn garbage_values_are_ignored() {
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let f = FailureCounter {
         slots: 1,
         max_failures: 1,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::basic::cache::tests::MapStore;
+use tollgate_common::testing::MemoryStore;
 use crate::edits::Op;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -24,7 +24,7 @@ fn config() -> Config {
 }
 
 fn run(headers: &[(&str, &str)]) -> (Decision, Counts) {
-    decide(&config(), &request(headers), &MapStore::default())
+    decide(&config(), &request(headers), &MemoryStore::default())
 }
 
 fn deny(headers: &[(&str, &str)]) -> (Reason, LocalReply) {
@@ -62,7 +62,7 @@ fn unmatched_requests_pass_with_spoofed_headers_stripped() {
 fn default_requires_applies_to_unmatched() {
     let mut c = config();
     c.default_requires = Some(Requirement::Basic);
-    let (d, _) = decide(&c, &request(&[(":path", "/other")]), &MapStore::default());
+    let (d, _) = decide(&c, &request(&[(":path", "/other")]), &MemoryStore::default());
     assert!(matches!(
         d,
         Decision::Deny {
@@ -121,7 +121,7 @@ fn replies() {
     let mut c = config();
     c.ambiguous_path_action = AmbiguousPathAction::MatchNormalized;
     let req = request(&[(":path", "/staff/../key/%zz")]);
-    match decide(&c, &req, &MapStore::default()).0 {
+    match decide(&c, &req, &MemoryStore::default()).0 {
         Decision::Deny { reason, reply } => {
             assert_eq!((reason, reply.status), (Reason::BadRequest, 400));
             assert_eq!(reply.error, "bad_request");
@@ -159,7 +159,7 @@ fn match_normalized_judges_the_normalized_path() {
     c.ambiguous_path_action = AmbiguousPathAction::MatchNormalized;
     for p in ["/public/../staff", "/staff;x=1", "/public/..;/staff"] {
         let req = request(&[(":path", p)]);
-        match decide(&c, &req, &MapStore::default()).0 {
+        match decide(&c, &req, &MemoryStore::default()).0 {
             Decision::Deny { reason, .. } => assert_eq!(reason, Reason::Missing, "{p}"),
             d => panic!("{p} allowed: {d:?}"),
         }
@@ -167,7 +167,7 @@ fn match_normalized_judges_the_normalized_path() {
     // What the issue reported: judged under /public, while nginx serves /staff.
     let req = request(&[(":path", "/staff/..;/public")]);
     assert!(matches!(
-        decide(&c, &req, &MapStore::default()).0,
+        decide(&c, &req, &MemoryStore::default()).0,
         Decision::Allow { .. }
     ));
 }
@@ -184,7 +184,7 @@ fn without_path_rules_ambiguous_paths_pass() {
     assert!(!c.has_path_rules);
     let req = request(&[(":path", "/a/..;/b"), (":method", "GET")]);
     assert!(matches!(
-        decide(&c, &req, &MapStore::default()).0,
+        decide(&c, &req, &MemoryStore::default()).0,
         Decision::Allow { .. }
     ));
 }
@@ -200,7 +200,7 @@ fn public_passes_and_identifies_when_it_can() {
 #[test]
 fn cache_counts() {
     let c = config();
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let auth = format!("Basic {}", STANDARD.encode("bob:secret"));
     let h = [(":path", "/staff"), ("authorization", auth.as_str())];
     let (d, n) = decide(&c, &request(&h), &store);

@@ -1,5 +1,5 @@
 use super::*;
-use crate::basic::cache::tests::MapStore;
+use tollgate_common::testing::MemoryStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
@@ -22,7 +22,7 @@ fn req(r: serde_json::Value) -> Requirement {
 fn eval(r: serde_json::Value, headers: &[(&str, &str)]) -> Outcome {
     let config = methods_config();
     let request = request(headers);
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     Evaluator::new(config.methods(), &request, &store).eval(&req(r))
 }
 
@@ -159,13 +159,13 @@ fn each_method_checks_once() {
     let config = methods_config();
     let (n, bad) = basic("wrong");
     let request = request(&[(n, &bad)]);
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let e = Evaluator::new(config.methods(), &request, &store);
     let r = req(json!({"requires_any": [{"basic": {}}, {"basic": {}}, {"allow_missing": {}}]}));
     assert!(matches!(e.eval(&r), Outcome::Denied(Reason::Invalid, _)));
     // One failure recorded per subject (user and address), not three.
     let counts: Vec<String> = store
-        .map
+        .data
         .borrow()
         .iter()
         .filter(|(k, _)| *k != "tollgate.auth.fail.last")

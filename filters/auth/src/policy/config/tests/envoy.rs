@@ -4,7 +4,7 @@
 //! parameters.
 
 use super::*;
-use crate::basic::cache::tests::MapStore;
+use tollgate_common::testing::MemoryStore;
 use crate::policy::decide::{decide, Decision};
 use serde_json::{json, Value};
 use tollgate_common::testing::request;
@@ -40,7 +40,7 @@ fn status(c: &Config, path: &str, token: Option<&str>) -> u16 {
     if let Some(a) = &auth {
         h.push(("authorization", a.as_str()));
     }
-    match decide(c, &request(&h), &MapStore::default()).0 {
+    match decide(c, &request(&h), &MemoryStore::default()).0 {
         Decision::Allow { .. } => 200,
         Decision::Deny { reply, .. } => reply.status,
         d => panic!("{d:?}"),

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::jwt::leaf::NoKeys;
-use crate::basic::cache::tests::MapStore;
+use tollgate_common::testing::MemoryStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
@@ -34,7 +34,7 @@ fn run(headers: &[(&str, &str)], answer: Option<Answer>) -> (Decision, Counts) {
     decide_answered(
         &config(),
         &request(headers),
-        &MapStore::default(),
+        &MemoryStore::default(),
         &NoKeys,
         answer,
     )

@@ -2,7 +2,7 @@
 //! at the instant they were minted for.
 
 use super::*;
-use crate::basic::cache::tests::MapStore;
+use tollgate_common::testing::MemoryStore;
 use crate::edits::Op;
 use serde_json::{json, Value};
 use tollgate_common::testing::request;
@@ -38,7 +38,7 @@ fn config() -> Config {
     .unwrap()
 }
 
-fn run(c: &Config, store: &MapStore, path: &str, token: Option<&str>) -> (Decision, Counts) {
+fn run(c: &Config, store: &MemoryStore, path: &str, token: Option<&str>) -> (Decision, Counts) {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut h = vec![(":path", path), ("x-sub", "spoofed")];
     if let Some(a) = &auth {
@@ -49,7 +49,7 @@ fn run(c: &Config, store: &MapStore, path: &str, token: Option<&str>) -> (Decisi
 
 #[test]
 fn verified_once_then_cached_with_headers() {
-    let (c, store) = (config(), MapStore::default());
+    let (c, store) = (config(), MemoryStore::default());
     let (d, n) = run(&c, &store, "/a", Some(&tok("rs256")));
     let Decision::Allow { identity, edits } = d else {
         panic!("{d:?}")
@@ -77,7 +77,7 @@ fn challenge(reply: &LocalReply) -> Vec<&str> {
 
 #[test]
 fn denials_carry_status_challenge_and_reason() {
-    let (c, store) = (config(), MapStore::default());
+    let (c, store) = (config(), MemoryStore::default());
     let deny = |path: &str, t: Option<&str>| match run(&c, &store, path, t).0 {
         Decision::Deny { reason, reply } => (reason, reply),
         d => panic!("{path} {t:?}: {d:?}"),
@@ -166,7 +166,7 @@ fn tokens_a_remote_provider_refuses_anyway_cost_no_wait_for_its_keys() {
         .as_bytes(),
     )
     .unwrap();
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let ask = |name: &str| {
         let auth = format!("Bearer {}", tok(name));
         decide_with(
