@@ -4,7 +4,7 @@
 //! the fuzzer down.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tollgate_auth::{basic, htpasswd};
+use tollgate_auth::basic::{self, htpasswd};
 
 fn cheap(stored: &str) -> bool {
     if stored.starts_with("$2") {

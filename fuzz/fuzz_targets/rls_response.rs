@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use tollgate_ratelimit::bucket::{self, Limits, Refill};
 use tollgate_ratelimit::config::HeaderMode;
-use tollgate_ratelimit::{global, headers, rls, service::Service, table};
+use tollgate_ratelimit::{config::service::Service, global, headers, rls, table};
 
 fn le_u64(data: &[u8], at: usize) -> u64 {
     let mut b = [0u8; 8];

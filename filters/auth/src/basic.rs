@@ -12,8 +12,8 @@
 //! and lets a user who already logged in keep working while someone guesses
 //! at their name).
 
-use crate::cache::{digest, FailureCounter, Store, SuccessCache};
-use crate::htpasswd::{self, Entry};
+use cache::{digest, FailureCounter, Store, SuccessCache};
+use htpasswd::Entry;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
@@ -273,6 +273,9 @@ impl BasicConfig {
         &self.users.0
     }
 }
+
+pub mod cache;
+pub mod htpasswd;
 
 #[cfg(test)]
 mod tests;

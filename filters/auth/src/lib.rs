@@ -1,161 +1,30 @@
-//! The auth filter's proxy-wasm glue. All decisions live in the plain
-//! modules (`decide`, `requirement`, `api_key`, `basic`, `htpasswd`, `jwt`,
-//! `bearer`, `cache`, `token_cache`, `jwks_store`), tested natively; the
-//! glue (`flow`, `vm`, `stats` and this file) reads the request through the
-//! host, fetches remote JWKS, applies the decision and counts it.
+//! The auth filter: API keys, HTTP Basic, JWT and external authorization
+//! behind matcher rules and a requirement tree. One folder per method
+//! (`api_key`, `basic`, `jwt`, `ext_authz`), the policy that combines them
+//! (`policy`: configuration, requirement tree, decision), and `host`, the
+//! proxy-wasm glue: the only module that calls the host. Everything but
+//! `host` is plain Rust, tested natively.
 
 pub mod api_key;
-mod ask;
 pub mod basic;
-pub mod bearer;
-pub mod cache;
-pub mod config;
 pub mod ct;
-pub mod decide;
 pub mod edits;
 pub mod ext_authz;
-mod flow;
-pub mod hide;
-pub mod htpasswd;
-pub mod jwks_store;
+mod host;
 pub mod jwt;
-pub mod jwt_config;
-pub mod requirement;
-mod stats;
-pub mod token_cache;
-mod vm;
+pub mod policy;
 
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType};
-use std::time::Duration;
-use tollgate_common::host;
-use vm::{HostStore, Plugin};
+pub use host::{Filter, Root};
+// `tollgate_auth::config::parse` is the configuration's public entry.
+pub use policy::config;
 
 // The `module` feature makes this crate a module of its own; the
 // `tollgate` module embeds `Root` and `Filter` without it.
 #[cfg(all(feature = "module", target_family = "wasm"))]
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
-    proxy_wasm::set_root_context(|id| -> Box<dyn RootContext> {
+    proxy_wasm::set_root_context(|id| -> Box<dyn proxy_wasm::traits::RootContext> {
         Box::new(Root::new(id))
     });
 }}
 
-/// How often a root context checks its remote key sets.
-const TICK: Duration = Duration::from_secs(1);
-
-pub struct Root {
-    id: u32,
-    plugin: Plugin,
-}
-
-impl Root {
-    /// The root context `id`, not configured yet.
-    pub fn new(id: u32) -> Root {
-        Root {
-            id,
-            plugin: Plugin::default(),
-        }
-    }
-
-    /// Loads configuration `bytes` (JSON); false (after one log line) when
-    /// they are invalid. Starts the tick that refreshes remote key sets.
-    pub fn configure(&mut self, bytes: &[u8]) -> bool {
-        let stats = stats::Stats::define();
-        let Some(config) = host::configure_from("auth", bytes, config::parse) else {
-            return false;
-        };
-        self.plugin = Plugin::new(config, stats);
-        let remotes = self.plugin.remotes();
-        for &base in &remotes {
-            jwks_store::init_lease(&HostStore, self.plugin.lease_key(base));
-        }
-        if !remotes.is_empty() {
-            let _ = proxy_wasm::hostcalls::set_tick_period(TICK);
-        }
-        true
-    }
-
-    /// The HTTP context of request `id`.
-    pub fn filter(&self, id: u32) -> Filter {
-        Filter {
-            id,
-            plugin: self.plugin.clone(),
-        }
-    }
-}
-
-impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
-        flow::on_response(&self.plugin, self.id, token, headers, body);
-    }
-}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        self.configure(&host::plugin_configuration())
-    }
-
-    fn on_tick(&mut self) {
-        flow::tick(&self.plugin, self.id);
-    }
-
-    fn create_http_context(&self, id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(self.filter(id)))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-}
-
-pub struct Filter {
-    id: u32,
-    plugin: Plugin,
-}
-
-impl Context for Filter {
-    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
-        flow::on_response(&self.plugin, self.id, token, headers, body);
-    }
-
-    fn on_done(&mut self) -> bool {
-        self.plugin.vm.borrow_mut().forget(self.id);
-        true
-    }
-}
-
-/// The only response headers the filter adds are the authorization
-/// service's `allowed_client_headers_on_success`, kept for allowed requests
-/// only and taken once, so a local reply passing back through
-/// `on_http_response_headers` gets nothing.
-impl HttpContext for Filter {
-    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        flow::run(&self.plugin, self.id, self.id, true, false)
-    }
-
-    /// The body waits while the request does (Envoy would otherwise let it
-    /// carry the headers on).
-    fn on_http_request_body(&mut self, _size: usize, _end_of_stream: bool) -> Action {
-        self.hold()
-    }
-
-    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
-        self.hold()
-    }
-
-    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        ask::on_response_headers(&self.plugin, self.id);
-        Action::Continue
-    }
-}
-
-impl Filter {
-    fn hold(&self) -> Action {
-        if self.plugin.vm.borrow().paused(self.id) {
-            Action::Pause
-        } else {
-            Action::Continue
-        }
-    }
-}

@@ -1,8 +1,17 @@
 //! The proxy-wasm glue every filter shares: request lookups, header maps,
-//! counters, local replies and configuration loading over the host calls.
+//! counters, local replies, configuration loading, shared data, the clock
+//! and the effective context over the host calls.
 //! This is the only module of the common crate that talks to the host; the
 //! SDK's `hostcalls` are used directly because they return errors instead of
 //! panicking the way the context traits' helpers do.
+
+mod clock;
+mod context;
+mod shared_data;
+
+pub use clock::{now, now_ms, now_ns};
+pub use context::in_context;
+pub use shared_data::HostStore;
 
 use crate::header::HeaderTarget;
 use crate::reply::LocalReply;
@@ -10,7 +19,7 @@ use crate::request::RequestSource;
 use crate::ConfigError;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, MetricType};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The current request, read through host calls.
 pub struct HostRequest;
@@ -40,7 +49,7 @@ impl RequestSource for HostRequest {
     }
 
     fn now(&self) -> SystemTime {
-        hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+        now()
     }
 }
 

@@ -13,6 +13,7 @@ pub mod reply;
 pub mod request;
 pub mod secret;
 pub mod status;
+pub mod store;
 pub mod template;
 pub mod testing;
 pub mod time;

@@ -1,9 +1,12 @@
 //! Test doubles for the host, shared by every filter's native tests: a
-//! request source over a list of headers and a header map. Not used by the
-//! modules themselves (the linker drops it from the wasm).
+//! request source over a list of headers, a header map and shared data.
+//! Not used by the modules themselves (the linker drops it from the wasm).
 
 use crate::header::HeaderTarget;
 use crate::request::{Request, RequestSource};
+use crate::store::Store;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The instant fake requests happen at: 2026-11-25T08:30:00Z.
@@ -106,5 +109,49 @@ impl HeaderTarget for HeaderList {
             }
         }
         names
+    }
+}
+
+/// Shared data over a map, versioned as Envoy does: one counter for every
+/// key, never 0; a CAS write to a missing key creates it.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    pub data: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+    /// The last version given out: it counts the writes.
+    pub next: Cell<u32>,
+    /// Before each of the next N CAS writes, another worker writes first
+    /// (the same value, a new version), so the write fails.
+    pub conflicts: Cell<u32>,
+}
+
+impl MemoryStore {
+    fn version(&self) -> u32 {
+        self.next.set(self.next.get() + 1);
+        self.next.get()
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        match self.data.borrow().get(key) {
+            Some((v, cas)) => (Some(v.clone()), Some(*cas)),
+            None => (None, None),
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        let mut data = self.data.borrow_mut();
+        if self.conflicts.get() > 0 && cas.is_some() {
+            self.conflicts.set(self.conflicts.get() - 1);
+            let v = data.get(key).map(|(v, _)| v.clone()).unwrap_or_default();
+            data.insert(key.to_string(), (v, self.version()));
+        }
+        if let (Some(cas), Some((_, have))) = (cas, data.get(key)) {
+            if cas != *have {
+                return false;
+            }
+        }
+        data.insert(key.to_string(), (value.to_vec(), self.version()));
+        true
     }
 }

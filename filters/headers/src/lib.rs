@@ -1,148 +1,19 @@
-//! The headers filter's proxy-wasm glue: a root context that loads the
-//! configuration and defines the counters, and an HTTP context that plans the
-//! mutations once per request (`mutation::plan`) and applies them to the
-//! request and, later, the response. All decisions live in `config` and
-//! `mutation`, tested natively.
+//! The headers filter: adds, sets, appends and removes request and response
+//! headers, from templates, under conditional rules. `host` is the
+//! proxy-wasm glue, the only module that calls the host; `config` and
+//! `mutation` are plain Rust, tested natively.
 
 pub mod config;
+mod host;
 pub mod mutation;
 
-use config::Config;
-use mutation::Ops;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType};
-use std::rc::Rc;
-use tollgate_common::host::{self, Counter, HostHeaders, HostRequest};
-use tollgate_common::Request;
+pub use host::{Filter, Root};
 
 // The `module` feature makes this crate a module of its own; the
 // `tollgate` module embeds `Root` and `Filter` without it.
 #[cfg(all(feature = "module", target_family = "wasm"))]
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::<Root>::default() });
+    proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> { Box::<Root>::default() });
 }}
 
-/// Counters under `tollgate.headers.`.
-#[derive(Clone, Copy, Default)]
-struct Stats {
-    requests: Counter,
-    rules_matched: Counter,
-    headers_added: Counter,
-    headers_removed: Counter,
-    values_dropped: Counter,
-    ambiguous_paths: Counter,
-}
-
-impl Stats {
-    fn define() -> Stats {
-        Stats {
-            requests: Counter::define("tollgate.headers.requests"),
-            rules_matched: Counter::define("tollgate.headers.rules_matched"),
-            headers_added: Counter::define("tollgate.headers.headers_added"),
-            headers_removed: Counter::define("tollgate.headers.headers_removed"),
-            values_dropped: Counter::define("tollgate.headers.values_dropped"),
-            ambiguous_paths: Counter::define("tollgate.headers.ambiguous_paths"),
-        }
-    }
-}
-
-#[derive(Default)]
-pub struct Root {
-    config: Rc<Config>,
-    has_path_rules: bool,
-    stats: Stats,
-}
-
-impl Root {
-    /// Loads configuration `bytes` (JSON); false (after one log line) when
-    /// they are invalid.
-    pub fn configure(&mut self, bytes: &[u8]) -> bool {
-        self.stats = Stats::define();
-        match host::configure_from("headers", bytes, config::parse) {
-            Some(config) => {
-                self.has_path_rules = config.has_path_rules();
-                self.config = Rc::new(config);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The HTTP context of one request.
-    pub fn filter(&self) -> Filter {
-        Filter {
-            config: self.config.clone(),
-            has_path_rules: self.has_path_rules,
-            stats: self.stats,
-            response: None,
-        }
-    }
-}
-
-impl Context for Root {}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        self.configure(&host::plugin_configuration())
-    }
-
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(self.filter()))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-}
-
-pub struct Filter {
-    config: Rc<Config>,
-    has_path_rules: bool,
-    stats: Stats,
-    /// Response mutations planned at request time; taken when applied, so a
-    /// response (a local reply included) gets them exactly once.
-    response: Option<Ops>,
-}
-
-impl Context for Filter {}
-
-impl HttpContext for Filter {
-    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let req = Request::new(HostRequest);
-        self.stats.requests.inc();
-        if let Some(a) =
-            req.ambiguous_path_to_refuse(self.config.ambiguous_path_action, self.has_path_rules)
-        {
-            // A rule on a path an upstream may read otherwise would apply
-            // (or not) to the wrong resource.
-            self.stats.ambiguous_paths.inc();
-            host::send_reply(&tollgate_common::path::ambiguous_path_reply(a));
-            return Action::Pause;
-        }
-        let plan = mutation::plan(&self.config, &req);
-        let applied = mutation::apply(&plan.request, &mut HostHeaders::request());
-        self.stats.rules_matched.add(plan.rules_matched.into());
-        self.stats.values_dropped.add(plan.values_dropped.into());
-        self.count(applied);
-        if !plan.response.is_empty() {
-            self.response = Some(plan.response);
-        }
-        Action::Continue
-    }
-
-    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        if let Some(ops) = self.response.take() {
-            let applied = mutation::apply(&ops, &mut HostHeaders::response());
-            self.count(applied);
-        }
-        Action::Continue
-    }
-}
-
-impl Filter {
-    fn count(&self, applied: mutation::Applied) {
-        self.stats.headers_added.add(applied.added.into());
-        self.stats.headers_removed.add(applied.removed.into());
-    }
-}

@@ -261,8 +261,4 @@ fn add(
 }
 
 #[cfg(test)]
-mod apply_tests;
-#[cfg(test)]
-mod header_mutation_tests;
-#[cfg(test)]
-mod plan_tests;
+mod tests;

@@ -22,13 +22,13 @@
 //! Unknown fields are errors; at least one of `token_bucket` and
 //! `descriptors` must be given.
 //!
-//! Global mode (`rate_limit_service`, see [`crate::service`]): descriptors
+//! Global mode (`rate_limit_service`, see [`crate::config::service`]): descriptors
 //! without a `token_bucket` are sent to the rate-limit service; those with
 //! one stay local limits, checked first.
 
 use crate::bucket::{Limits, Refill};
 use crate::percent::Fraction;
-use crate::service::{Domain, RawService, Service, TopLevel};
+use crate::config::service::{Domain, RawService, Service, TopLevel};
 use serde::Deserialize;
 use tollgate_common::duration::Duration;
 use tollgate_common::duration::Timeout;
@@ -358,7 +358,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     })
 }
 
-#[cfg(test)]
-mod envoy_tests;
+pub mod service;
+
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 //! | error (gRPC status not OK, timeout, undecodable, over [`MAX_ANSWER_BYTES`], code not OK/OVER_LIMIT) | — | allow unless `failure_mode_deny`, then `status_on_error` |
 
 use crate::rls::{self, HeaderValue, RateLimitResponse};
-use crate::service::Service;
+use crate::config::service::Service;
 use tollgate_common::header::{safe_value, MutableHeaderName};
 use tollgate_common::reply::LocalReply;
 

@@ -1,194 +1,25 @@
-//! The ratelimit filter's proxy-wasm glue: a root context that loads the
-//! configuration, names the limits' shared-data tables and creates their
-//! slots, and an HTTP context that picks the request's limit
-//! (`descriptor::select`), takes a token from its shared bucket
-//! (`table::acquire`, CAS over `get_shared_data` / `set_shared_data`) and
-//! answers 429 or lets the request through with the rate-limit headers. All
-//! decisions live in the plain modules, tested natively.
-//!
-//! Global mode (`rate_limit_service`): the HTTP context (`filter.rs`) also
-//! sends the request's descriptors to Envoy's rate-limit service over
-//! `dispatch_grpc_call`, pauses the request and decides in
-//! `on_grpc_call_response` (`global::verdict`).
+//! The ratelimit filter: token buckets shared by every Envoy worker (local
+//! mode) and Envoy's rate-limit service protocol (global mode). `host` is the
+//! proxy-wasm glue, the only module that calls the host; the rest is plain
+//! Rust, tested natively.
 
 pub mod bucket;
 pub mod config;
 pub mod descriptor;
-mod filter;
 pub mod global;
 pub mod headers;
+mod host;
 pub mod percent;
 pub mod rls;
-pub mod service;
 pub mod table;
 
-use config::Config;
-pub use filter::{read_answer, Filter};
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::ContextType;
-use std::rc::Rc;
-use table::{Store, Table};
-use tollgate_common::host::{self, Counter};
-
-/// CAS attempts per request before giving up (and denying: a lost race is
-/// never an allow).
-pub const MAX_TRIES: u32 = 64;
+pub use host::{read_answer, Filter, Root};
 
 // The `module` feature makes this crate a module of its own; the
 // `tollgate` module embeds `Root` and `Filter` without it.
 #[cfg(all(feature = "module", target_family = "wasm"))]
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::<Root>::default() });
+    proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> { Box::<Root>::default() });
 }}
 
-/// Counters under `tollgate.ratelimit.`.
-#[derive(Clone, Copy, Default)]
-struct Stats {
-    allowed: Counter,
-    limited: Counter,
-    shadow_limited: Counter,
-    cas_retries: Counter,
-    cas_exhausted: Counter,
-    keys_evicted: Counter,
-    service_ok: Counter,
-    service_over_limit: Counter,
-    service_errors: Counter,
-    failure_mode_allowed: Counter,
-    failure_mode_denied: Counter,
-    ambiguous_paths: Counter,
-}
-
-impl Stats {
-    fn define() -> Stats {
-        let c = |n: &str| Counter::define(&format!("tollgate.ratelimit.{n}"));
-        Stats {
-            allowed: c("allowed"),
-            limited: c("limited"),
-            shadow_limited: c("shadow_limited"),
-            cas_retries: c("cas_retries"),
-            cas_exhausted: c("cas_exhausted"),
-            keys_evicted: c("keys_evicted"),
-            service_ok: c("service_ok"),
-            service_over_limit: c("service_over_limit"),
-            service_errors: c("service_errors"),
-            failure_mode_allowed: c("failure_mode_allowed"),
-            failure_mode_denied: c("failure_mode_denied"),
-            ambiguous_paths: c("ambiguous_paths"),
-        }
-    }
-}
-
-/// The configuration with the shared-data table of each limit.
-struct Plugin {
-    config: Config,
-    /// Index `i` is descriptor `i`; the last is the top-level bucket.
-    tables: Vec<Table>,
-}
-
-impl Plugin {
-    fn table(&self, descriptor: Option<usize>) -> Option<&Table> {
-        match descriptor {
-            Some(i) => self.tables.get(i),
-            None => self.tables.last(),
-        }
-    }
-}
-
-#[derive(Default)]
-pub struct Root {
-    plugin: Option<Rc<Plugin>>,
-    stats: Stats,
-}
-
-impl Context for Root {}
-
-/// proxy-wasm shared data (one map per VM id, shared by every worker).
-struct HostStore;
-
-impl Store for HostStore {
-    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        match hostcalls::get_shared_data(key) {
-            // An empty value may come back as no bytes; the version says it exists.
-            Ok((data, Some(cas))) => Some((data.unwrap_or_default(), cas)),
-            _ => None,
-        }
-    }
-
-    fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
-        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
-    }
-}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _size: usize) -> bool {
-        self.configure(&host::plugin_configuration())
-    }
-
-    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(self.filter(context_id)))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
-    }
-}
-
-impl Root {
-    /// The HTTP context of request `id`.
-    pub fn filter(&self, id: u32) -> Filter {
-        Filter::new(id, self.plugin.clone(), self.stats)
-    }
-
-    /// Loads configuration `bytes` (JSON) and creates the limits' shared
-    /// tables; false (after one log line) when the bytes are invalid.
-    pub fn configure(&mut self, bytes: &[u8]) -> bool {
-        self.stats = Stats::define();
-        let mut fingerprint = 0u64;
-        let Some(config) = host::configure_from("ratelimit", bytes, |bytes| {
-            fingerprint = table::fnv1a(bytes);
-            config::parse(bytes)
-        }) else {
-            return false;
-        };
-        // Tables are named by root id alone, so a new configuration reuses
-        // the last one's slots (shared data has no delete: naming them by
-        // configuration made every update add `max_keys` slots for good);
-        // the configuration's fingerprint tags the records instead (see
-        // table.rs). Filter instances with one root id share slots.
-        let root_id = hostcalls::get_property(vec!["plugin_root_id"])
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let ns = format!("tollgate.ratelimit/{:016x}", table::fnv1a(&root_id));
-        let tag = format!("{fingerprint:016x}|");
-        let mut tables: Vec<Table> = config
-            .descriptors
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Table {
-                prefix: format!("{ns}/d{i}"),
-                slots: match (&d.limits, d.key.is_empty()) {
-                    (None, _) => 0, // global only: no local bucket
-                    // Room for the buckets of other instances (one root
-                    // id, other configurations) beside this one's.
-                    (Some(_), true) => table::WAYS,
-                    (Some(_), false) => config.max_keys,
-                },
-                tag: tag.clone(),
-            })
-            .collect();
-        tables.push(Table {
-            prefix: format!("{ns}/default"),
-            slots: table::WAYS,
-            tag,
-        });
-        let mut store = HostStore;
-        for t in &tables {
-            t.init(&mut store);
-        }
-        self.plugin = Some(Rc::new(Plugin { config, tables }));
-        true
-    }
-}

@@ -42,18 +42,10 @@
 //!   no contention.
 
 use crate::bucket::{self, Decision, Limits, State, View};
+pub use tollgate_common::store::Store;
 
 /// Slots a key may occupy.
 pub const WAYS: u32 = 4;
-
-/// Shared data as the table needs it.
-pub trait Store {
-    /// The value and its CAS version, `None` when the key does not exist.
-    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)>;
-    /// Writes `value` if the stored version is still `cas` (`None`: write
-    /// unconditionally). `false` on a version mismatch.
-    fn set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
-}
 
 /// One limit's slots: `<prefix>/<slot>`.
 #[derive(Debug, Clone)]
@@ -213,10 +205,10 @@ impl Table {
     /// start, so that later writes are all CAS writes). `<prefix>/ready`
     /// records how many slots exist, so the first VM of a configuration that
     /// needs no more slots than an earlier one creates none.
-    pub fn init(&self, store: &mut impl Store) {
+    pub fn init(&self, store: &impl Store) {
         let marker = format!("{}/ready", self.prefix);
         let ready = store
-            .get(&marker)
+            .entry(&marker)
             .and_then(|(v, _)| std::str::from_utf8(&v).ok()?.parse::<u32>().ok())
             .unwrap_or(0);
         if ready >= self.slots {
@@ -224,7 +216,7 @@ impl Table {
         }
         for slot in ready..self.slots {
             let key = self.slot_key(slot);
-            if store.get(&key).is_none() {
+            if store.entry(&key).is_none() {
                 store.set(&key, &[], None);
             }
         }
@@ -247,7 +239,7 @@ enum Victim {
 /// Takes one token for `key` at `now_ns`, retrying lost CAS races up to
 /// `max_tries` attempts in all.
 pub fn acquire(
-    store: &mut impl Store,
+    store: &impl Store,
     table: &Table,
     key: &str,
     limits: &Limits,
@@ -280,7 +272,7 @@ pub fn acquire(
 
 /// One attempt: `None` when a CAS race was lost.
 fn try_once(
-    store: &mut impl Store,
+    store: &impl Store,
     table: &Table,
     key: &str,
     limits: &Limits,
@@ -290,7 +282,7 @@ fn try_once(
     let mut victim: Option<(u32, String, u32, Victim)> = None;
     for slot in table.window(key) {
         let slot_key = table.slot_key(slot);
-        let Some((value, cas)) = store.get(&slot_key) else {
+        let Some((value, cas)) = store.entry(&slot_key) else {
             // Not created at start (should not happen): create it free, then
             // treat this as a lost race so the next attempt reads a version.
             store.set(&slot_key, &[], None);
@@ -352,7 +344,7 @@ pub fn peek(
     limits: &Limits,
     now_ns: u64,
 ) -> Option<View> {
-    let (value, _) = store.get(&table.slot_key(slot))?;
+    let (value, _) = store.entry(&table.slot_key(slot))?;
     let key = table.tagged(key);
     match decode(&value) {
         Slot::Bucket(k, stored) if k == key.as_bytes() => {

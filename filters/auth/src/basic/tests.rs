@@ -1,5 +1,5 @@
 use super::*;
-use crate::cache::tests::MapStore;
+use tollgate_common::testing::MemoryStore;
 use base64::engine::general_purpose::STANDARD;
 use tollgate_common::testing::{request, FakeSource};
 
@@ -66,7 +66,7 @@ fn presented_credentials() {
 #[test]
 fn verify_cache_and_lockout() {
     let c = cfg(serde_json::json!({"lockout": {"max_failures": 3, "window": "60s"}}));
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let check = |h: &str, client: &str| {
         c.check(
             &FakeSource::new(&[("authorization", h)])
@@ -158,7 +158,7 @@ fn lockout_window_ends() {
     let c = cfg(
         serde_json::json!({"lockout": {"max_failures": 1, "window": "30s"}, "cache": {"ttl": "0s"}}),
     );
-    let store = MapStore::default();
+    let store = MemoryStore::default();
     let mut src = FakeSource::new(&[("authorization", &auth("bob:bad"))]);
     assert_eq!(c.check(&src.clone().request(), &store), Check::Rejected);
     assert_eq!(
@@ -197,7 +197,7 @@ fn config_forms_and_errors() {
     );
     let r = request(&[("authorization", &auth("bob:secret"))]);
     assert!(matches!(
-        c.check(&r, &MapStore::default()),
+        c.check(&r, &MemoryStore::default()),
         Check::Verified { .. }
     ));
     let err = |j: serde_json::Value| {

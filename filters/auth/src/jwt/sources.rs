@@ -109,7 +109,7 @@ pub struct RemoteJwks {
     pub cluster: String,
     pub timeout: Duration,
     pub cache_duration: Duration,
-    /// Its shared-data keys ([`crate::jwks_store::key`] and `lease_key`),
+    /// Its shared-data keys ([`crate::jwt::jwks_store::key`] and `lease_key`),
     /// computed once here rather than on every request that reads the set.
     pub store_key: String,
     pub lease_key: String,
@@ -155,8 +155,8 @@ impl TryFrom<RawRemoteJwks> for RemoteJwks {
         Ok(RemoteJwks {
             authority: authority.to_string(),
             path,
-            store_key: crate::jwks_store::key(&cluster, &uri),
-            lease_key: crate::jwks_store::lease_key(&cluster, &uri),
+            store_key: crate::jwt::jwks_store::key(&cluster, &uri),
+            lease_key: crate::jwt::jwks_store::lease_key(&cluster, &uri),
             cluster,
             timeout: r.http_uri.timeout.as_std(),
             cache_duration: r

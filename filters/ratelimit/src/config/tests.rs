@@ -349,3 +349,5 @@ fn ambiguous_path_action_and_path_conditions() {
     assert_eq!(e.field, "ambiguous_path_action", "{e}");
     assert!(e.reason.contains("MATCH_NORMALIZED"), "{e}");
 }
+
+mod envoy;
