@@ -129,24 +129,51 @@ fn install_module(
     let tmp = dest.with_extension("wasm.tmp");
     let mut opt_size = None;
     if let Some(wasm_opt) = wasm_opt {
-        let mut cmd = Command::new(&wasm_opt.bin);
-        cmd.arg("-Oz")
-            .args(&wasm_opt.features)
-            .arg(built)
-            .arg("-o")
-            .arg(&tmp);
-        match proc::output(&mut cmd) {
-            Ok(_) => opt_size = Some(size(&tmp)?),
-            // An old binaryen may not know a feature the compiler used: the
-            // module is still good, only bigger.
-            Err(err) => eprintln!("warning: wasm-opt failed, keeping {name} unoptimized: {err:#}"),
+        // wasm-opt takes most of a build that compiled nothing (about 70 s
+        // for the five modules): its output is kept beside the build's,
+        // under the digest of what it was made from.
+        let cached = built.with_extension("opt.wasm");
+        let stamp = built.with_extension("opt.key");
+        let key = wasm_opt.key(built)?;
+        if fs::read_to_string(&stamp).is_ok_and(|k| k == key) && cached.is_file() {
+            fs::copy(&cached, &tmp)
+                .with_context(|| format!("copying {} to {}", cached.display(), tmp.display()))?;
+            opt_size = Some(size(&tmp)?);
+        } else {
+            let mut cmd = Command::new(&wasm_opt.bin);
+            cmd.arg("-Oz")
+                .args(&wasm_opt.features)
+                .arg(built)
+                .arg("-o")
+                .arg(&tmp);
+            match proc::output(&mut cmd) {
+                Ok(_) => {
+                    opt_size = Some(size(&tmp)?);
+                    // A failed write of the cache only costs the next build time.
+                    if fs::copy(&tmp, &cached).is_ok() {
+                        let _ = fs::write(&stamp, &key);
+                    }
+                }
+                // An old binaryen may not know a feature the compiler used: the
+                // module is still good, only bigger.
+                Err(err) => {
+                    eprintln!("warning: wasm-opt failed, keeping {name} unoptimized: {err:#}")
+                }
+            }
         }
     }
     if opt_size.is_none() {
         fs::copy(built, &tmp)
             .with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
     }
-    fs::rename(&tmp, dest).with_context(|| format!("writing {}", dest.display()))?;
+    // The same bytes as dist/ has stay untouched: a build that changed
+    // nothing changes nothing, modification times included.
+    let same = fs::read(dest).ok() == fs::read(&tmp).ok();
+    if same {
+        fs::remove_file(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    } else {
+        fs::rename(&tmp, dest).with_context(|| format!("writing {}", dest.display()))?;
+    }
     Ok(Module {
         name: name.to_string(),
         path: dest.to_path_buf(),
@@ -162,6 +189,23 @@ struct WasmOpt {
 }
 
 impl WasmOpt {
+    /// What an optimized module depends on: the input's digest, the
+    /// wasm-opt binary and its flags.
+    fn key(&self, built: &Path) -> Result<String> {
+        let bytes = fs::read(built).with_context(|| format!("reading {}", built.display()))?;
+        let bin = fs::metadata(&self.bin)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        Ok(format!(
+            "{} {} {bin} -Oz {}",
+            crate::package::oci::sha256_hex(&bytes),
+            self.bin.display(),
+            self.features.join(" ")
+        ))
+    }
+
     fn new(bin: PathBuf, rustc_features: &[String]) -> WasmOpt {
         // rustc's names for the features binaryen has flags for; the rest
         // (crt-static, bulk-memory-opt, ...) need none.

@@ -7,7 +7,7 @@
 //! `<out>/images.json` lists every digest for scripts and tests.
 
 mod istio;
-mod oci;
+pub mod oci;
 pub mod pull;
 mod push;
 
