@@ -38,6 +38,9 @@ fn map_value(map: MapType, name: &str) -> Option<String> {
 
 impl RequestSource for HostRequest {
     fn header(&self, name: &str) -> Option<String> {
+        if name == "cookie" {
+            return cookies();
+        }
         map_value(MapType::HttpRequestHeaders, name)
     }
 
@@ -51,6 +54,20 @@ impl RequestSource for HostRequest {
     fn now(&self) -> SystemTime {
         now()
     }
+}
+
+/// Every `cookie` header of the request as one value joined by `; ` (what
+/// RFC 9113 8.2.3 makes of split cookie fields): an HTTP/1.1 client may send
+/// several, the host's lookup returns only the first, and Envoy's own filters
+/// read them all.
+fn cookies() -> Option<String> {
+    let all = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
+    let values: Vec<String> = all
+        .into_iter()
+        .filter(|(n, _)| n == "cookie")
+        .map(|(_, v)| String::from_utf8_lossy(&v).into_owned())
+        .collect();
+    (!values.is_empty()).then(|| values.join("; "))
 }
 
 /// Request or response headers of the current stream, as a [`HeaderTarget`].
