@@ -1,6 +1,6 @@
 //! API keys, as Envoy's api_key_auth: `credentials` (`key`, or `key_sha256`
 //! so that configurations need not hold secrets), `key_sources` (header,
-//! query parameter, cookie; a `Bearer ` prefix in a header is stripped) and
+//! query parameter, cookie; an exact `Bearer ` prefix in a header is stripped) and
 //! `forwarding` (`header` naming the client upstream, `hide_credentials`).
 //!
 //! Keys are looked up by their SHA-256 digest in a map, so a request costs
@@ -243,15 +243,11 @@ impl ApiKeyConfig {
 fn source_value<S: RequestSource>(source: &KeySource, req: &Request<S>) -> Option<String> {
     match source {
         KeySource::Header(h) => {
+            // As Envoy's api_key_auth: exactly `Bearer ` is stripped, and
+            // nothing else; `bearer k` or `Bearer  k` is not the key `k`
+            // (accepting them would let through what Envoy refuses).
             let v = req.header(h)?;
-            let v = v.trim();
-            let v = match v.get(..7) {
-                Some(p) if p.eq_ignore_ascii_case("bearer ") => {
-                    v.get(7..).unwrap_or_default().trim()
-                }
-                _ => v,
-            };
-            Some(v.to_string())
+            Some(v.strip_prefix("Bearer ").unwrap_or(&v).to_string())
         }
         KeySource::Query(q) => {
             let path = req.header(":path")?;

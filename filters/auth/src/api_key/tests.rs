@@ -36,9 +36,14 @@ fn key_sources_in_order() {
     let key = |h: &[(&str, &str)]| c.extract(&request(h));
     assert_eq!(key(&[("x-api-key", "k-one")]), Some("k-one".into()));
     assert_eq!(key(&[("x-api-key", "Bearer k-one")]), Some("k-one".into()));
+    // Only Envoy's exact prefix: anything else is the key as sent.
     assert_eq!(
-        key(&[("x-api-key", "bearer   k-one ")]),
-        Some("k-one".into())
+        key(&[("x-api-key", "bearer k-one")]),
+        Some("bearer k-one".into())
+    );
+    assert_eq!(
+        key(&[("x-api-key", "Bearer  k-one")]),
+        Some(" k-one".into())
     );
     assert_eq!(
         key(&[(":path", "/x?a=1&api_key=k%2Dtwo&b")]),
