@@ -13,6 +13,8 @@ pub struct Bootstrap {
     filters: Vec<Value>,
     direct: Vec<(String, u16, String)>,
     clusters: Vec<Value>,
+    /// Merged into the catch-all route (route-level options).
+    route_extra: Value,
     /// Envoy's own environment (what `host_env_keys` hands a wasm VM).
     pub envoy_env: Vec<(String, String)>,
 }
@@ -27,6 +29,7 @@ impl Bootstrap {
             filters: vec![],
             direct: vec![],
             clusters: vec![],
+            route_extra: json!({}),
             envoy_env: vec![],
         }
     }
@@ -68,6 +71,14 @@ impl Bootstrap {
         self
     }
 
+    /// Route-level options for the catch-all route, merged into it (objects
+    /// member by member): `{"request_headers_to_add": [...]}`, or
+    /// `{"route": {"rate_limits": [...]}}` for the route action.
+    pub fn route_options(mut self, extra: Value) -> Bootstrap {
+        merge(&mut self.route_extra, extra);
+        self
+    }
+
     pub fn concurrency(mut self, n: u32) -> Bootstrap {
         self.concurrency = n;
         self
@@ -87,9 +98,10 @@ impl Bootstrap {
                        "direct_response": {"status": status, "body": {"inline_string": body}}})
             })
             .collect();
-        routes.push(
-            json!({"match": {"prefix": "/"}, "route": {"cluster": "upstream", "timeout": "10s"}}),
-        );
+        let mut catch_all =
+            json!({"match": {"prefix": "/"}, "route": {"cluster": "upstream", "timeout": "10s"}});
+        merge(&mut catch_all, self.route_extra.clone());
+        routes.push(catch_all);
         json!({
             "admin": {"address": socket(self.admin_port)},
             "static_resources": {
@@ -112,6 +124,18 @@ impl Bootstrap {
                     .collect::<Vec<Value>>()
             }
         })
+    }
+}
+
+/// Merges `extra` into `base`: objects member by member, anything else replaced.
+fn merge(base: &mut Value, extra: Value) {
+    match (base, extra) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, e) => *b = e,
     }
 }
 

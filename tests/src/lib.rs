@@ -25,6 +25,7 @@ pub mod real_upstream;
 pub mod reload;
 pub mod rls;
 pub mod tools;
+pub mod twin;
 pub mod vm_memory;
 
 use std::path::PathBuf;
