@@ -5,7 +5,8 @@
 //! - `:method` is the client's; `:path` is `path_prefix` + the client's
 //!   `:path` (query included); `content-length: 0`, no body.
 //! - Client headers copied: `authorization` and every name
-//!   `allowed_headers` matches (each value, in order). Never copied:
+//!   `allowed_headers` matches (a repeated one as one header, its values
+//!   joined with `,` in order, as Envoy does). Never copied:
 //!   pseudo-headers, `host`, framing headers, the names in `exclude` (the
 //!   auth filter's reserved headers, which clients cannot set), values that
 //!   are not UTF-8 or carry CR, LF or NUL.
@@ -86,7 +87,16 @@ pub fn build<S: RequestSource>(
             continue;
         }
         match text_value(value) {
-            Some(v) => headers.push((name, v.to_string())),
+            // Repeated client headers go as one, joined with ',' as Envoy's
+            // check does: a service reading the first value would otherwise
+            // see a different request through each (found by the twin).
+            Some(v) => match headers.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, joined)) => {
+                    joined.push(',');
+                    joined.push_str(v);
+                }
+                None => headers.push((name, v.to_string())),
+            },
             None => dropped += 1,
         }
     }
