@@ -5,7 +5,9 @@
 //! Default rules: allow (200) when the check carries `x-allow: yes` or an
 //! `authorization` value the test allowed ([`AuthzServer::allow_authorization`]);
 //! otherwise deny with 403, `x-authz-reason: denied by the test service` and
-//! the JSON body [`DENY_BODY`]. [`AuthzServer::allow_header_present`] replaces
+//! the JSON body [`DENY_BODY`]; a check carrying `x-authz-status` gets that
+//! status, and `x-authz-header: name: value` adds a header to any answer (several,
+//! `a: 1 | b: 2`: the check may join repeated headers into one). [`AuthzServer::allow_header_present`] replaces
 //! the `x-allow` rule (the demo service, [`crate::demo`]). Faults ([`Fault`]) and a delay apply to every
 //! later check. The server stops when dropped.
 
@@ -272,8 +274,22 @@ fn answer(w: &mut TcpStream, rules: &Rules, check: &Check) -> std::io::Result<()
             .header_values("authorization")
             .iter()
             .any(|a| rules.allow_authorization.iter().any(|ok| ok == a));
+    // Per-check controls (twin tests, which send many shapes to one
+    // service): `x-authz-status: 401` answers that status with the deny
+    // body, `x-authz-header: name: value` adds a header to the answer.
+    let extra = check.header_values("x-authz-header").into_iter().flat_map(|h| h.split(" | ")).filter_map(|h| {
+        h.split_once(':')
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+    }).collect::<Vec<_>>();
+    if let Some(status) = check.header("x-authz-status").and_then(|s| s.parse().ok()) {
+        let mut headers = rules.deny_headers.clone();
+        headers.extend(extra);
+        let body = if status == 200 { "" } else { &rules.deny_body };
+        return write(w, status, &headers, body);
+    }
     if allowed {
         let mut headers = rules.allow_response_headers.clone();
+        headers.extend(extra.clone());
         for (name, from) in &rules.allow_response_headers_from {
             if let Some(v) = check.header(from) {
                 headers.push((name.clone(), v.to_string()));
@@ -281,7 +297,9 @@ fn answer(w: &mut TcpStream, rules: &Rules, check: &Check) -> std::io::Result<()
         }
         write(w, 200, &headers, "")
     } else {
-        write(w, rules.deny_status, &rules.deny_headers, &rules.deny_body)
+        let mut headers = rules.deny_headers.clone();
+        headers.extend(extra);
+        write(w, rules.deny_status, &headers, &rules.deny_body)
     }
 }
 

@@ -93,6 +93,7 @@ pub struct Twin {
     test: String,
     watched: Vec<String>,
     adds: Vec<(String, &'static str)>,
+    declared: Vec<&'static str>,
     bodies: bool,
 }
 
@@ -149,6 +150,7 @@ impl Twin {
             test: test.into(),
             watched: vec![],
             adds: vec![],
+            declared: vec![],
             bodies: false,
         }
     }
@@ -164,6 +166,13 @@ impl Twin {
     /// Tollgate side when the native side has none of it.
     pub fn tollgate_adds(mut self, header: &str, row: &'static str) -> Twin {
         self.adds.push((header.to_ascii_lowercase(), row));
+        self
+    }
+
+    /// A difference the test itself maps away (e.g. in what `observe`
+    /// reports), declared so that its README row is checked like the others.
+    pub fn declare(mut self, row: &'static str) -> Twin {
+        self.declared.push(row);
         self
     }
 
@@ -209,20 +218,21 @@ impl Twin {
     /// Sends the case to the native side, then to Tollgate's; returns both
     /// and the case's mismatches (empty when the twins agree as declared).
     pub fn pair(&self, case: &Case) -> (Seen, Seen, Vec<String>) {
-        self.pair_observing(case, &|| String::new())
+        self.pair_observing(case, &|_| String::new())
     }
 
     /// [`Twin::pair`] that also compares what `observe` reports after each
-    /// side's request (e.g. the check an authorization service received).
+    /// side's request (e.g. the check an authorization service received;
+    /// its argument: whether the side was Tollgate's).
     pub fn pair_observing(
         &self,
         case: &Case,
-        observe: &dyn Fn() -> String,
+        observe: &dyn Fn(bool) -> String,
     ) -> (Seen, Seen, Vec<String>) {
         let n = self.see(false, &case.request, case.proto);
-        let on = observe();
+        let on = observe(false);
         let t = self.see(true, &case.request, case.proto);
-        let ot = observe();
+        let ot = observe(true);
         let mut problems = self.compare(case, &n, &t);
         if on != ot {
             problems.push(format!("observed {on} / {ot}"));
@@ -233,11 +243,15 @@ impl Twin {
     /// Runs every case and fails with every mismatch at once. Returns what
     /// both sides saw, for further checks of the expected behaviour.
     pub fn run(&self, cases: &[Case]) -> Vec<(Seen, Seen)> {
-        self.run_observing(cases, &|| String::new())
+        self.run_observing(cases, &|_| String::new())
     }
 
     /// [`Twin::run`] with [`Twin::pair_observing`].
-    pub fn run_observing(&self, cases: &[Case], observe: &dyn Fn() -> String) -> Vec<(Seen, Seen)> {
+    pub fn run_observing(
+        &self,
+        cases: &[Case],
+        observe: &dyn Fn(bool) -> String,
+    ) -> Vec<(Seen, Seen)> {
         let mut seen = vec![];
         let mut report = self.check_readme(cases);
         for case in cases {
@@ -344,6 +358,7 @@ impl Twin {
             .iter()
             .flat_map(|c| c.listed.iter().map(|(_, r)| *r))
             .chain(self.adds.iter().map(|(_, r)| *r))
+            .chain(self.declared.iter().copied())
             .collect::<std::collections::BTreeSet<&str>>();
         rows.into_iter()
             .filter(|row| !table.iter().any(|l| l.contains(row) && l.contains(&self.test)))
