@@ -47,7 +47,7 @@ pub use extract::{extract, Extracted};
 pub use jwks::{Jwk, Jwks, PublicKey, SkippedKey};
 pub use provider::{JwksSource, JwtProvider, Location, RemoteJwks};
 pub use token::MAX_TOKEN_BYTES;
-pub use verify::{claim_text, refused_without_keys, verify, Verified};
+pub use verify::{claim_header, claim_text, refused_without_keys, verify, Verified};
 
 impl JwtProvider {
     /// The key set of `local_jwks`, if that is the provider's source.

@@ -230,7 +230,7 @@ fn entry(v: &Variant, verified: &Verified) -> Entry {
         .claim_to_headers
         .iter()
         .filter_map(|c| {
-            let value = jwt::claim_text(&verified.claims, &c.claim_name.0)?;
+            let value = jwt::claim_header(&verified.claims, &c.claim_name.0)?;
             Some((c.header_name.as_str().to_string(), value))
         })
         .collect();

@@ -177,15 +177,7 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
 /// null give None, and so does text with CR, LF or NUL. `name` is tried as one key first, then as a dotted path
 /// into objects (`org.team.name`), so claims named by URLs still work.
 pub fn claim_text(claims: &Map<String, Value>, name: &str) -> Option<String> {
-    let value = match claims.get(name) {
-        Some(v) => v,
-        None => {
-            let mut parts = name.split('.');
-            let first = claims.get(parts.next()?)?;
-            parts.try_fold(first, |v, p| v.as_object()?.get(p))?
-        }
-    };
-    let text = match value {
+    let text = match claim(claims, name)? {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
@@ -193,4 +185,41 @@ pub fn claim_text(claims: &Map<String, Value>, name: &str) -> Option<String> {
     };
     // Never a value that would split a header line.
     tollgate_common::header::safe_value(&text).then_some(text)
+}
+
+/// The claim `name` (one key, else a dotted path into objects).
+fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    match claims.get(name) {
+        Some(v) => Some(v),
+        None => {
+            let mut parts = name.split('.');
+            let first = claims.get(parts.next()?)?;
+            parts.try_fold(first, |v, p| v.as_object()?.get(p))
+        }
+    }
+}
+
+/// A claim as the value of a `claim_to_headers` header, as Envoy's jwt_authn
+/// writes it (the twin compares them): strings as they are, whole numbers
+/// as integers and others with six decimals (C's `%f`), booleans as
+/// `true`/`false`, objects and arrays as standard base64 of their compact
+/// JSON; an empty string, null or unsafe text gives no header.
+pub fn claim_header(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    use base64::Engine;
+    let text = match claim(claims, name)? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{f:.0}"),
+            (_, _, Some(f)) => format!("{f:.6}"),
+            _ => return None,
+        },
+        Value::Bool(b) => b.to_string(),
+        v @ (Value::Object(_) | Value::Array(_)) => {
+            base64::engine::general_purpose::STANDARD.encode(v.to_string())
+        }
+        Value::Null => return None,
+    };
+    (!text.is_empty() && tollgate_common::header::safe_value(&text)).then_some(text)
 }

@@ -144,6 +144,24 @@ fn identity_and_claims_as_header_text() {
 }
 
 #[test]
+fn claims_as_claim_to_headers_values_as_envoy_writes_them() {
+    let claims = json!({"s": "text", "e": "", "i": 42, "w": 7.0, "f": 1.5, "b": false,
+                        "o": {"x": "y"}, "l": ["a", "b"], "n": null});
+    let claims = claims.as_object().unwrap();
+    let h = |name| claim_header(claims, name);
+    assert_eq!(h("s").as_deref(), Some("text"));
+    assert_eq!(h("e"), None);
+    assert_eq!(h("i").as_deref(), Some("42"));
+    assert_eq!(h("w").as_deref(), Some("7"));
+    assert_eq!(h("f").as_deref(), Some("1.500000"));
+    assert_eq!(h("b").as_deref(), Some("false"));
+    assert_eq!(h("o").as_deref(), Some("eyJ4IjoieSJ9"));
+    assert_eq!(h("l").as_deref(), Some("WyJhIiwiYiJd"));
+    assert_eq!(h("n"), None);
+    assert_eq!(h("o.x").as_deref(), Some("y"));
+}
+
+#[test]
 fn www_authenticate_values() {
     assert_eq!(
         www_authenticate("api", Reason::Missing),
