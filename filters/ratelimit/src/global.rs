@@ -4,7 +4,7 @@
 //! | answer | enforced | verdict |
 //! |---|---|---|
 //! | `OK` | — | allow; the service's `request_headers_to_add` go upstream, its `response_headers_to_add` to the client |
-//! | `OVER_LIMIT` | yes | 429, `Retry-After` from `duration_until_reset`, plus `response_headers_to_add` |
+//! | `OVER_LIMIT` | yes | 429, `Retry-After` from `duration_until_reset`, `x-envoy-ratelimited: true`, plus `response_headers_to_add` |
 //! | `OVER_LIMIT` | no (shadow) | allow as for `OK`, counted `shadow_limited` |
 //! | error (gRPC status not OK, timeout, undecodable, over [`MAX_ANSWER_BYTES`], code not OK/OVER_LIMIT) | — | allow unless `failure_mode_deny`, then `status_on_error` |
 
@@ -112,7 +112,11 @@ pub fn reply(v: &Verdict) -> Option<LocalReply> {
                 .iter()
                 .filter(|(n, _)| n != "retry-after" && n != "content-type")
                 .fold(
-                    LocalReply::too_many_requests("rate limit exceeded", *retry_after),
+                    // Envoy's ratelimit filter marks its 429 so that a
+                    // client or a proxy before it can tell it from the
+                    // upstream's (found by the twin).
+                    LocalReply::too_many_requests("rate limit exceeded", *retry_after)
+                        .with_header("x-envoy-ratelimited", "true"),
                     |r, (n, v)| r.with_header(n.as_str(), v.as_str()),
                 ),
         ),

@@ -88,6 +88,7 @@ fn over_limit_is_429_with_the_longest_reset() {
         vec![
             ("content-type", "application/json"),
             ("retry-after", "42"),
+            ("x-envoy-ratelimited", "true"),
             ("x-ratelimit-limit", "2")
         ]
     );
