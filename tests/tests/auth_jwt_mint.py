@@ -51,4 +51,8 @@ print(json.dumps({
     "nbf_future": tok(r1, "RS256", "r1", nbf=now + 3600),
     "wrong_iss": tok(r1, "RS256", "r1", iss="https://evil.test"),
     "wrong_aud": tok(r1, "RS256", "r1", aud="other.test"),
+    "rich": tok(r1, "RS256", "r1", sub="\u00fcn\u00efc\u00f6de", num=42, flag=True, ratio=1.5,
+                list=["a", "b"], org={"team": "blue", "n": 7, "deep": {"x": "y"}},
+                text="a, b; c=\"d\"", empty=""),
+    "rich_long": tok(r1, "RS256", "r1", blob="z" * 3000, pad="x"),
   }}))
