@@ -32,7 +32,7 @@ use crate::config::service::{Domain, RawService, Service, TopLevel};
 use serde::Deserialize;
 use tollgate_common::duration::Duration;
 use tollgate_common::duration::Timeout;
-use tollgate_common::header::HeaderName;
+use tollgate_common::header::{HeaderName, HeaderValueOption};
 use tollgate_common::matcher::RequestMatch;
 use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::status::HttpStatus;
@@ -58,6 +58,9 @@ pub struct Config {
     pub ambiguous_path_action: AmbiguousPathAction,
     /// Some descriptor has a `path` condition or a `path` key entry.
     pub has_path_conditions: bool,
+    /// Envoy's local_ratelimit `response_headers_to_add`: on the 429 of a
+    /// request a local bucket refused.
+    pub response_headers_to_add: Vec<HeaderValueOption>,
 }
 
 /// A limit for the requests its `match` selects, one bucket per distinct
@@ -240,6 +243,14 @@ struct RawConfig {
     failure_mode_deny: Option<bool>,
     #[serde(default)]
     status_on_error: Option<HttpStatus>,
+    // Envoy's local_ratelimit fields its documentation's example sets.
+    /// Accepted and unused: the counters are always `tollgate.ratelimit.*`.
+    #[serde(default)]
+    stat_prefix: Option<String>,
+    #[serde(default)]
+    response_headers_to_add: Vec<HeaderValueOption>,
+    #[serde(default)]
+    local_rate_limit_per_downstream_connection: bool,
 }
 
 /// Envoy's `XRateLimitHeadersRFCVersion`.
@@ -269,6 +280,13 @@ impl TryFrom<u32> for MaxKeys {
 /// Parses the plugin configuration.
 pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
     let raw: RawConfig = tollgate_common::config::parse(bytes)?;
+    if raw.local_rate_limit_per_downstream_connection {
+        return Err(ConfigError::new(
+            "local_rate_limit_per_downstream_connection",
+            "true is not supported: buckets are shared by every connection and worker",
+        ));
+    }
+    let _ = raw.stat_prefix;
     let global = raw.rate_limit_service.is_some();
     let header_mode = match (raw.response_headers, raw.enable_x_ratelimit_headers) {
         (Some(_), Some(_)) => {
@@ -355,6 +373,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         rate_limit_service,
         ambiguous_path_action: raw.ambiguous_path_action,
         has_path_conditions,
+        response_headers_to_add: raw.response_headers_to_add,
     })
 }
 

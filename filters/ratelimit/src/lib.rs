@@ -9,6 +9,7 @@ pub mod descriptor;
 pub mod global;
 pub mod headers;
 mod host;
+pub mod limited;
 pub mod percent;
 pub mod rls;
 pub mod table;

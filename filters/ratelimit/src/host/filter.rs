@@ -61,6 +61,15 @@ fn draw() -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// A local bucket's 429 with the configuration's `response_headers_to_add`.
+fn limited_reply(config: &crate::config::Config, reply: LocalReply) -> LocalReply {
+    if config.response_headers_to_add.is_empty() {
+        return reply;
+    }
+    let req = Request::new(HostRequest);
+    crate::limited::add_headers(reply, &config.response_headers_to_add, &req)
+}
+
 impl Filter {
     pub(super) fn new(id: u32, plugin: Option<Rc<Plugin>>, stats: Stats) -> Filter {
         Filter {
@@ -99,10 +108,8 @@ impl Filter {
                 self.stats.shadow_limited.inc();
                 return Local::Pass;
             }
-            host::send_reply(&LocalReply::too_many_requests(
-                "rate limit state is contended; retry",
-                1,
-            ));
+            let reply = LocalReply::too_many_requests("rate limit state is contended; retry", 1);
+            host::send_reply(&limited_reply(config, reply));
             return Local::Answered;
         };
         if decision.allowed {
@@ -124,7 +131,7 @@ impl Filter {
                 ),
                 |r, (n, v)| r.with_header(n, v),
             );
-            host::send_reply(&reply);
+            host::send_reply(&limited_reply(config, reply));
             return Local::Answered;
         } else {
             self.stats.shadow_limited.inc();

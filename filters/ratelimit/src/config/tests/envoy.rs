@@ -187,3 +187,30 @@ fn a_setting_given_both_ways_is_an_error_naming_it() {
         assert!(e.reason.contains(reason), "{json}: {e}");
     }
 }
+
+/// The example of Envoy's local_ratelimit documentation
+/// (`local-rate-limit-global-configuration.yaml`), as written there.
+#[test]
+fn envoys_documented_local_ratelimit_example_loads() {
+    let c = parse(
+        json!({
+            "stat_prefix": "http_local_rate_limiter",
+            "token_bucket": {"max_tokens": 10000, "tokens_per_fill": 1000, "fill_interval": "1s"},
+            "filter_enabled": {"runtime_key": "local_rate_limit_enabled",
+                               "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+            "filter_enforced": {"runtime_key": "local_rate_limit_enforced",
+                                "default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+            "response_headers_to_add": [{"append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                                         "header": {"key": "x-local-rate-limit", "value": "true"}}],
+            "local_rate_limit_per_downstream_connection": false
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(c.response_headers_to_add.len(), 1);
+    let per_connection = json!({"token_bucket": {"max_tokens": 1, "fill_interval": "1s"},
+                                "local_rate_limit_per_downstream_connection": true});
+    let e = parse(per_connection.to_string().as_bytes()).unwrap_err();
+    assert!(e.to_string().contains("local_rate_limit_per_downstream_connection"), "{e}");
+}
