@@ -1,14 +1,15 @@
 //! Envoy's twin: the same local rate limit through Envoy's native
 //! `envoy.filters.http.local_ratelimit` and through Tollgate's ratelimit
-//! module, in one Envoy (`--concurrency 2`), the same timed requests to
-//! both, statuses and `x-ratelimit-*` headers compared request for request.
-//!
-//! Each configuration gets two listeners in the same Envoy (one process, one
-//! clock): one with the native filter (`enable_x_ratelimit_headers:
-//! DRAFT_VERSION_03`), one with the module, given the same `token_bucket`,
-//! `filter_enabled` and `filter_enforced` JSON. Every request of the plan is
-//! sent to the native listener and at once (the next request) to the
-//! module's, each on its own connection so both workers serve both.
+//! module (`tollgate_tests::twin`: one Envoy per configuration with
+//! `--concurrency 2`, a listener per side), the same timed requests to both,
+//! statuses, `x-ratelimit-*` headers, the documented `response_headers_to_add`
+//! header and the upstream's requests compared request for request. The
+//! configuration is Envoy's documented example (runtime keys,
+//! `response_headers_to_add`, `local_rate_limit_per_downstream_connection`)
+//! with the plan's bucket, the same JSON on both sides; a second test runs
+//! the example exactly as documented. Every request of the plan is sent to
+//! the native listener and at once (the next request) to the module's, each
+//! on its own connection so both workers serve both.
 //!
 //! Timing: the plan's moments were chosen (by simulating the bucket) so
 //! that at every request each bucket is at least 0.3 s of refill away from
@@ -27,16 +28,17 @@
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use tollgate_tests::bootstrap::{socket, wasm_filter, Bootstrap};
-use tollgate_tests::client::{Proto, Request, Response};
-use tollgate_tests::echo::EchoServer;
-use tollgate_tests::envoy::Envoy;
+use tollgate_tests::bootstrap::Bootstrap;
+use tollgate_tests::client::Request;
+use tollgate_tests::twin::{Case, Diff, Seen, Twin};
 
 /// The headers compared.
-const WATCHED: [&str; 3] = [
+const WATCHED: [&str; 5] = [
     "x-ratelimit-limit",
     "x-ratelimit-remaining",
     "x-ratelimit-reset",
+    "x-envoy-ratelimited",
+    "x-local-rate-limit",
 ];
 
 /// The example scaled from 60 s to 3 s (a token a second), and one
@@ -69,190 +71,138 @@ const PLAN: [(f64, usize); 11] = [
     (9.6, 2),
 ];
 
-fn percent_all() -> Value {
-    json!({"default_value": {"numerator": 100, "denominator": "HUNDRED"}})
-}
-
-fn native_filter(token_bucket: &Value) -> Value {
+/// Envoy's documented local_ratelimit example (the runtime keys,
+/// `response_headers_to_add`, `local_rate_limit_per_downstream_connection`)
+/// with the plan's bucket and Envoy's `x-ratelimit-*` headers on: the same
+/// JSON configures both sides.
+fn config(token_bucket: &Value) -> Value {
+    let percent = |key: &str| {
+        json!({"runtime_key": key, "default_value": {"numerator": 100, "denominator": "HUNDRED"}})
+    };
     json!({
-        "name": "envoy.filters.http.local_ratelimit",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-            "stat_prefix": "twin",
-            "token_bucket": token_bucket,
-            "filter_enabled": percent_all(),
-            "filter_enforced": percent_all(),
-            "enable_x_ratelimit_headers": "DRAFT_VERSION_03"
-        }
+        "stat_prefix": "http_local_rate_limiter",
+        "token_bucket": token_bucket,
+        "filter_enabled": percent("local_rate_limit_enabled"),
+        "filter_enforced": percent("local_rate_limit_enforced"),
+        "response_headers_to_add": [{"append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                                     "header": {"key": "x-local-rate-limit", "value": "true"}}],
+        "local_rate_limit_per_downstream_connection": false,
+        "enable_x_ratelimit_headers": "DRAFT_VERSION_03"
     })
 }
 
-fn tollgate_filter(token_bucket: &Value) -> Value {
-    let config = json!({
-        "token_bucket": token_bucket,
-        "filter_enabled": percent_all(),
-        "filter_enforced": percent_all(),
-        "response_headers": "DRAFT_VERSION_03"
-    });
-    wasm_filter("ratelimit", &config.to_string())
+fn native_filter(config: &Value) -> Value {
+    let mut typed = config.clone();
+    typed["@type"] =
+        json!("type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit");
+    json!({"name": "envoy.filters.http.local_ratelimit", "typed_config": typed})
 }
 
-/// One listener per (configuration, side), all in one bootstrap: the
-/// generated one's listener copied with its own port and filters.
-struct Twins {
-    envoy: Envoy,
-    /// (name, native port, tollgate port)
-    pairs: Vec<(&'static str, u16, u16)>,
-}
-
-fn start(echo: &EchoServer) -> Twins {
-    let base = Bootstrap::new(echo.port()).concurrency(2);
-    let mut doc = base.to_json();
-    let template = doc["static_resources"]["listeners"][0].clone();
-    let mut listeners = vec![];
-    let mut pairs = vec![];
-    for (name, tb) in buckets() {
-        let mut ports = vec![];
-        for (side, filter) in [
-            ("native", native_filter(&tb)),
-            ("tollgate", tollgate_filter(&tb)),
-        ] {
-            let port = tollgate_tests::free_port();
-            let mut l = template.clone();
-            l["name"] = json!(format!("{name}_{side}"));
-            l["address"] = socket(port);
-            let hcm = &mut l["filter_chains"][0]["filters"][0]["typed_config"];
-            let router = hcm["http_filters"]
-                .as_array()
-                .and_then(|f| f.last().cloned())
-                .expect("router");
-            hcm["http_filters"] = json!([filter, router]);
-            listeners.push(l);
-            ports.push(port);
-        }
-        pairs.push((name, ports[0], ports[1]));
-    }
-    doc["static_resources"]["listeners"] = Value::Array(listeners);
-    let text = serde_json::to_string_pretty(&doc).expect("bootstrap");
-    let envoy = Envoy::try_start_text(&text, "json", pairs[0].2, base.admin_port, 2)
-        .unwrap_or_else(|f| panic!("Envoy did not start ({:?}):\n{}", f.exited, f.log));
-    Twins { envoy, pairs }
-}
-
-/// What is compared of one response.
-fn seen(r: &Response) -> (u16, Vec<Vec<String>>) {
-    (
-        r.status,
-        WATCHED
-            .iter()
-            .map(|h| r.header_values(h).iter().map(|v| v.to_string()).collect())
-            .collect(),
+/// One twin per configuration, each an Envoy with `--concurrency 2`.
+fn start(test: &str, config: &Value) -> Twin {
+    Twin::start(
+        test,
+        |port| Bootstrap::new(port).concurrency(2).filter(native_filter(config)),
+        |port| Bootstrap::new(port).concurrency(2).wasm("ratelimit", config),
     )
+    .watch(&WATCHED)
 }
 
 #[test]
 fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
-    let echo = EchoServer::start("127.0.0.1:0").expect("echo upstream");
-    let twins = start(&echo);
+    let test = "ratelimit_twin::local_ratelimit_twin_statuses_and_headers_request_for_request";
+    let twins: Vec<(&str, Twin)> = buckets()
+        .into_iter()
+        .map(|(name, tb)| (name, start(test, &config(&tb))))
+        .collect();
     // Both buckets of every pair are full from the start (Envoy's at
     // configuration, Tollgate's at first use); wait past any start-up work.
     std::thread::sleep(Duration::from_millis(300));
     let began = Instant::now();
-    // One client thread per pair, each running the plan against its two
-    // listeners: a moment's requests for one pair are then 2 per request of
-    // the plan, back to back.
-    let clients: Vec<_> = twins
-        .pairs
-        .iter()
-        .map(|&(name, native, tollgate)| {
-            std::thread::spawn(move || {
-                let mut lines = vec![];
-                let mut slowest = Duration::ZERO;
-                let mut seq = 0;
-                for (at, n) in PLAN {
-                    let at = Duration::from_secs_f64(at);
-                    if let Some(wait) = at.checked_sub(began.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                    for _ in 0..n {
-                        let a =
-                            Request::get(&format!("/native/{name}/{seq}")).send(native, Proto::H1);
-                        let b = Request::get(&format!("/tollgate/{name}/{seq}"))
-                            .send(tollgate, Proto::H1);
-                        lines.push((seen(&a), b));
-                        seq += 1;
-                    }
-                    slowest = slowest.max(began.elapsed().saturating_sub(at));
-                }
-                (lines, slowest)
-            })
-        })
-        .collect();
-    let mut native_log = vec![];
-    let mut log = vec![];
-    let mut slowest = Duration::ZERO;
-    for c in clients {
-        let (lines, s) = c.join().expect("client thread");
-        slowest = slowest.max(s);
-        native_log.push(lines.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>());
-        log.push(
-            lines
-                .into_iter()
-                .map(|(_, b)| (seen(&b), b))
-                .collect::<Vec<_>>(),
-        );
-    }
-    eprintln!("the slowest moment ended {slowest:?} after its planned time");
-    for (i, (name, _, _)) in twins.pairs.iter().enumerate() {
-        let native = &native_log[i];
-        let tollgate: Vec<&(u16, Vec<Vec<String>>)> = log[i].iter().map(|(s, _)| s).collect();
-        let table: String = native
+    // One client thread per twin, each running the plan: a moment's
+    // requests are then 2 per request of the plan, back to back, each on
+    // its own connection so both workers serve both sides.
+    let runs: Vec<(Vec<(Seen, Seen, Vec<String>)>, Duration)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = twins
             .iter()
-            .zip(&tollgate)
+            .map(|(name, twin)| {
+                scope.spawn(move || {
+                    let mut lines = vec![];
+                    let mut slowest = Duration::ZERO;
+                    let mut seq = 0;
+                    for (at, n) in PLAN {
+                        let at = Duration::from_secs_f64(at);
+                        if let Some(wait) = at.checked_sub(began.elapsed()) {
+                            std::thread::sleep(wait);
+                        }
+                        for _ in 0..n {
+                            let case = Case::new(
+                                &format!("{name} {seq}"),
+                                Request::get(&format!("/{name}/{seq}")),
+                            );
+                            lines.push(twin.pair(&case));
+                            seq += 1;
+                        }
+                        slowest = slowest.max(began.elapsed().saturating_sub(at));
+                    }
+                    (lines, slowest)
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .map(|c| c.join().expect("client thread"))
+            .collect()
+    });
+    let slowest = runs.iter().map(|(_, s)| *s).max().unwrap_or_default();
+    eprintln!("the slowest moment ended {slowest:?} after its planned time");
+    for ((name, twin), (lines, _)) in twins.iter().zip(&runs) {
+        let table: String = lines
+            .iter()
             .enumerate()
-            .map(|(k, (a, b))| format!("  {k:2} native {a:?}\n     tollgate {b:?}\n"))
+            .map(|(k, (n, t, _))| {
+                format!("  {k:2} native {} {:?}\n     tollgate {} {:?}\n", n.status, n.response, t.status, t.response)
+            })
             .collect();
         eprintln!("{name}:\n{table}");
-        for (k, (a, b)) in native.iter().zip(&tollgate).enumerate() {
-            assert_eq!(a, *b, "{name}: request {k} differs\n{table}");
-        }
+        let problems: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, p))| !p.is_empty())
+            .map(|(k, (_, _, p))| format!("request {k}: {}", p.join("; ")))
+            .collect();
+        assert!(problems.is_empty(), "{name}: {problems:#?}\n{table}");
         // The listed difference: Tollgate's 429 says when to retry, the same
-        // number as x-ratelimit-reset.
-        for (k, (_, r)) in log[i].iter().enumerate() {
-            if r.status == 429 {
-                assert_eq!(r.json()["error"], "rate_limited", "{name} {k}");
+        // number as x-ratelimit-reset, with a JSON body.
+        for (k, (_, t, _)) in lines.iter().enumerate() {
+            if t.status == 429 {
+                assert_eq!(t.raw.json()["error"], "rate_limited", "{name} {k}");
                 assert_eq!(
-                    r.header_values("retry-after"),
-                    r.header_values("x-ratelimit-reset"),
+                    t.raw.header_values("retry-after"),
+                    t.raw.header_values("x-ratelimit-reset"),
                     "{name} {k}"
                 );
             }
         }
         // The plan crosses refills: tokens came back after each burst, and
-        // requests were refused between them.
-        let statuses: Vec<u16> = native.iter().map(|(s, _)| *s).collect();
+        // requests were refused between them; the documented header marks
+        // exactly the refused ones.
+        let statuses: Vec<u16> = lines.iter().map(|(n, _, _)| n.status).collect();
         assert_eq!(statuses[..4], [200, 200, 200, 429], "{name}");
-        assert!(
-            statuses[4..9].contains(&200),
-            "{name}: no refill before the second burst"
-        );
-        assert!(
-            statuses[13..].contains(&200),
-            "{name}: no refill after the second burst"
-        );
-        assert!(
-            statuses.iter().filter(|&&s| s == 429).count() >= 4,
-            "{name}"
-        );
+        assert!(statuses[4..9].contains(&200), "{name}: no refill before the second burst");
+        assert!(statuses[13..].contains(&200), "{name}: no refill after the second burst");
+        assert!(statuses.iter().filter(|&&s| s == 429).count() >= 4, "{name}");
+        for (n, _, _) in lines {
+            let marked = n.raw.header("x-local-rate-limit") == Some("true");
+            assert_eq!(marked, n.status == 429, "{name}");
+        }
         // Limited requests never reached the upstream, on either side.
         let admitted = statuses.iter().filter(|&&s| s == 200).count();
-        for side in ["native", "tollgate"] {
-            assert_eq!(
-                echo.received_under(&format!("/{side}/{name}/")).len(),
-                admitted,
-                "{side} {name}"
-            );
-        }
+        assert_eq!(twin.echo.received_under(&format!("/{name}/")).len(), 2 * admitted, "{name}");
+        // Both workers of each Envoy served connections (else this proves
+        // nothing about buckets shared across workers).
+        let per_worker = connections_per_worker(twin);
+        assert!(per_worker.iter().all(|&n| n > 0), "{name}: connections per worker: {per_worker:?}");
     }
     // The expected sequence of the scaled example (a token a
     // second), so that agreeing on something else cannot pass.
@@ -276,11 +226,12 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
         (200, 0, 1),
         (429, 0, 1),
     ];
-    let got: Vec<(u16, u32, u32)> = native_log[0]
+    let got: Vec<(u16, u32, u32)> = runs[0]
+        .0
         .iter()
-        .map(|(s, h)| {
+        .map(|(n, _, _)| {
             let num = |v: &Vec<String>| v.first().and_then(|x| x.parse().ok()).unwrap_or(99);
-            (*s, num(&h[1]), num(&h[2]))
+            (n.status, num(&n.response[1]), num(&n.response[2]))
         })
         .collect();
     // The plan's margins are 300 ms: on a machine so loaded that a moment
@@ -291,10 +242,10 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
     } else {
         eprintln!("a moment ended {slowest:?} late: not checking the planned sequence");
     }
-    // Both workers served connections (else this proves nothing about
-    // buckets shared across workers).
-    let per_worker: Vec<u64> = twins
-        .envoy
+}
+
+fn connections_per_worker(twin: &Twin) -> Vec<u64> {
+    twin.envoy
         .stats()
         .into_iter()
         .filter(|(n, _)| n.starts_with("listener.127.0.0.1_") && n.contains(".worker_"))
@@ -311,9 +262,41 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
                 }
             }
             acc
-        });
-    assert!(
-        per_worker.iter().all(|&n| n > 0),
-        "connections per worker: {per_worker:?}"
-    );
+        })
+}
+
+/// The README row of the headers' default.
+const HEADERS_DEFAULT: &str = "`enable_x_ratelimit_headers` defaults to `OFF`";
+
+/// Envoy's documented example exactly as written (a bucket of 10,000), the
+/// same JSON on both sides: nothing is limited, and Tollgate's local bucket
+/// reports `x-ratelimit-*` where Envoy's reports nothing (listed).
+#[test]
+fn documented_local_ratelimit_example_twin() {
+    let test = "ratelimit_twin::documented_local_ratelimit_example_twin";
+    let mut documented = config(&json!({"max_tokens": 10000, "tokens_per_fill": 1000, "fill_interval": "1s"}));
+    if let Some(o) = documented.as_object_mut() {
+        o.remove("enable_x_ratelimit_headers");
+    }
+    let twin = start(test, &documented);
+    let listed = |c: Case| {
+        ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
+            .into_iter()
+            .fold(c, |c, h| c.listed(Diff::Response(h), HEADERS_DEFAULT))
+    };
+    let mut cases = vec![];
+    for (i, path) in ["/", "/a", "/a/b?c=d", "/%41", "/x?y"].into_iter().enumerate() {
+        for (j, method) in ["GET", "POST", "PUT", "DELETE", "OPTIONS"].into_iter().enumerate() {
+            let mut case = Case::new(
+                &format!("{method} {path}"),
+                Request::get(path).method(method).header("x-local-rate-limit", "client"),
+            );
+            if (i + j) % 2 == 1 {
+                case = case.h2();
+            }
+            cases.push(listed(case));
+        }
+    }
+    let seen = twin.run(&cases);
+    assert!(seen.iter().all(|(n, _)| n.status == 200), "nothing is limited");
 }
