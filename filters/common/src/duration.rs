@@ -49,10 +49,14 @@ const EXPECTED: &str = "expected a duration string such as \"1s\", \"500ms\", \"
 impl TryFrom<DurationText> for Duration {
     type Error = String;
     fn try_from(raw: DurationText) -> Result<Self, String> {
-        match raw {
-            DurationText::Text(s) => parse(&s).map(|nanos| Duration { nanos }),
-            DurationText::Other(v) => Err(format!("{EXPECTED}, got {v}")),
+        let nanos = match raw {
+            DurationText::Text(s) => return parse(&s).map(|nanos| Duration { nanos }),
+            DurationText::Other(v) => object_nanos(&v)?,
+        };
+        if nanos < NS_PER_MS {
+            return Err("duration is shorter than 1ms".into());
         }
+        Ok(Duration { nanos })
     }
 }
 
@@ -89,9 +93,31 @@ impl TryFrom<DurationText> for DurationOrZero {
             DurationText::Text(s) => {
                 parse_nanos(&s).map(|nanos| DurationOrZero(Duration { nanos }))
             }
-            DurationText::Other(v) => Err(format!("{EXPECTED}, got {v}")),
+            DurationText::Other(v) => object_nanos(&v).map(|nanos| DurationOrZero(Duration { nanos })),
         }
     }
+}
+
+/// `google.protobuf.Duration` as an object, `{"seconds": 300, "nanos": 0}`:
+/// the form Envoy's YAML examples write (`cache_duration: {seconds: 300}`)
+/// and a YAML-to-JSON conversion of them keeps.
+fn object_nanos(v: &serde_json::Value) -> Result<u64, String> {
+    let wrong = || format!("{EXPECTED} or {{\"seconds\": N, \"nanos\": N}}, got {v}");
+    let o = v.as_object().filter(|o| !o.is_empty()).ok_or_else(wrong)?;
+    if o.keys().any(|k| k != "seconds" && k != "nanos") {
+        return Err(wrong());
+    }
+    let field = |k: &str| match o.get(k) {
+        None => Ok(0),
+        Some(n) => n.as_u64().ok_or_else(wrong),
+    };
+    let (secs, nanos) = (field("seconds")?, field("nanos")?);
+    if nanos >= NS_PER_S {
+        return Err(wrong());
+    }
+    secs.checked_mul(NS_PER_S)
+        .and_then(|n| n.checked_add(nanos))
+        .ok_or_else(|| format!("duration {v} is too long"))
 }
 
 /// Parses `<digits>[.<digits>]<unit>`, unit one of `ms`, `s`, `m`, `h`, into
@@ -210,5 +236,20 @@ mod tests {
         assert!(e.contains("expected a duration string"), "{e}");
         let d: Duration = serde_json::from_str("\"2s\"").unwrap();
         assert_eq!(d.nanos, 2 * NS_PER_S);
+    }
+
+    #[test]
+    fn protobuf_duration_objects() {
+        let d = |j: &str| serde_json::from_str::<Duration>(j).map(|d| d.nanos);
+        assert_eq!(d(r#"{"seconds": 300}"#).ok(), Some(300 * NS_PER_S));
+        assert_eq!(d(r#"{"seconds": 1, "nanos": 500000000}"#).ok(), Some(1_500 * NS_PER_MS));
+        assert_eq!(d(r#"{"nanos": 2000000}"#).ok(), Some(2 * NS_PER_MS));
+        for bad in [r#"{}"#, r#"{"seconds": -1}"#, r#"{"seconds": 1, "x": 2}"#,
+                    r#"{"nanos": 1000000000}"#, r#"{"seconds": 0}"#, r#"{"nanos": 10}"#,
+                    r#"{"seconds": 1.5}"#] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+        let z: DurationOrZero = serde_json::from_str(r#"{"seconds": 0}"#).unwrap();
+        assert_eq!(z.0.nanos, 0);
     }
 }
