@@ -119,6 +119,11 @@ struct RawExtAuthz {
     failure_mode_allow_header_add: bool,
     status_on_error: Option<HttpStatus>,
     allowed_headers: Option<ListStringMatcher>,
+    /// Accepted, as in Envoy's documented example: the certificate goes only
+    /// into a gRPC check's attributes; an HTTP check never carries it.
+    #[serde(default)]
+    #[allow(dead_code)] // only accepted
+    include_peer_certificate: bool,
 }
 
 #[derive(Deserialize)]

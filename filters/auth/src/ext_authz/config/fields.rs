@@ -6,7 +6,7 @@ use serde::Deserialize;
 use tollgate_common::header::{HeaderValue, MutableHeaderName};
 use tollgate_common::secret::ValueOrSecret;
 
-/// `http(s)://host[:port][/path]`; only the authority is used (Envoy sends
+/// `[http(s)://]host[:port][/path]`; only the authority is used (Envoy sends
 /// the check to `path_prefix` + the client's path, not to this path).
 #[derive(Deserialize)]
 #[serde(try_from = "String")]
@@ -22,10 +22,13 @@ impl TryFrom<String> for Uri {
 pub fn authority_of(uri: &str) -> Result<String, String> {
     let bad = |why: &str| format!("invalid uri {uri:?}: {why}");
     let lower = uri.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"))
-        .ok_or_else(|| bad("expected http://host[:port][/path]"))?;
+    // Envoy's documented example writes `uri: 127.0.0.1:10003`, no scheme:
+    // Envoy reads only the host from it, and so does this filter.
+    let rest = match lower.strip_prefix("http://").or_else(|| lower.strip_prefix("https://")) {
+        Some(rest) => rest,
+        None if !lower.contains(":/") => lower.as_str(),
+        None => return Err(bad("expected [http://]host[:port][/path]")),
+    };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = rest.get(..end).unwrap_or_default();
     if authority.is_empty() {

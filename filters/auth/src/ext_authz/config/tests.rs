@@ -100,8 +100,8 @@ fn errors_name_the_field() {
         (r#"{}"#.to_string(), "configuration", "missing field `http_service`"),
         (r#"{"grpc_service": {"envoy_grpc": {"cluster_name": "x"}}}"#.into(), "grpc_service", "not supported"),
         (format!(r#"{{"http_service": {{{su}}}, "bogus": 1}}"#), "bogus", "unknown field"),
-        (r#"{"http_service": {"server_uri": {"uri": "authz.local", "cluster": "c"}}}"#.into(),
-         "http_service.server_uri.uri", "expected http://"),
+        (r#"{"http_service": {"server_uri": {"uri": "ftp://authz.local", "cluster": "c"}}}"#.into(),
+         "http_service.server_uri.uri", "expected [http://]"),
         (r#"{"http_service": {"server_uri": {"uri": "http://", "cluster": "c"}}}"#.into(),
          "http_service.server_uri.uri", "no host"),
         (r#"{"http_service": {"server_uri": {"uri": "http://u@h", "cluster": "c"}}}"#.into(),
@@ -155,7 +155,10 @@ fn authorities() {
         Ok("[::1]:8443")
     );
     assert_eq!(authority_of("http://h?q").as_deref(), Ok("h"));
-    for bad in ["ftp://a", "http:/a", "http://a b", "http://a\r\n", "//a"] {
+    // Without a scheme, as Envoy's documentation writes it.
+    assert_eq!(authority_of("127.0.0.1:10003").as_deref(), Ok("127.0.0.1:10003"));
+    assert_eq!(authority_of("authz.local/check").as_deref(), Ok("authz.local"));
+    for bad in ["ftp://a", "http:/a", "http://a b", "http://a\r\n", "//a", "", "a b"] {
         assert!(authority_of(bad).is_err(), "{bad:?}");
     }
 }
