@@ -1,6 +1,6 @@
 //! HTTP Basic, as Envoy's basic_auth: htpasswd `users` (inline text, or
 //! Envoy's DataSource form `{"inline_string": ...}`), `realm`,
-//! `forward_username_header`.
+//! `forward_username_header`, `authentication_header`.
 //!
 //! Slow hashes make every guess cost the worker milliseconds, so:
 //! credentials verified against a slow hash are cached in shared data (keyed
@@ -30,6 +30,9 @@ pub struct BasicConfig {
     #[serde(default = "default_realm")]
     pub realm: Realm,
     pub forward_username_header: Option<MutableHeaderName>,
+    /// Envoy's `authentication_header`: the request header carrying the
+    /// credentials instead of `authorization`.
+    authentication_header: Option<MutableHeaderName>,
     #[serde(default)]
     lockout: Lockout,
     #[serde(default)]
@@ -212,7 +215,11 @@ impl BasicConfig {
     }
 
     pub fn check<S: RequestSource>(&self, req: &Request<S>, store: &dyn Store) -> Check {
-        let (user, password) = match presented(req.header("authorization").as_deref()) {
+        let from = self
+            .authentication_header
+            .as_ref()
+            .map_or("authorization", |h| h.as_str());
+        let (user, password) = match presented(req.header(from).as_deref()) {
             Presented::Missing => return Check::Missing,
             Presented::Malformed(why) => return Check::Malformed(why),
             Presented::Credentials { user, password } => (user, password),

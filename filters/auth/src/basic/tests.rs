@@ -223,3 +223,16 @@ fn config_forms_and_errors() {
     );
     assert!(err(serde_json::json!({"users": USERS, "bogus": 1})).contains("unknown field"));
 }
+
+#[test]
+fn authentication_header_names_where_credentials_are() {
+    let c = cfg(serde_json::json!({"authentication_header": "X-Auth"}));
+    let store = MemoryStore::default();
+    let check = |headers: &[(&str, &str)]| c.check(&request(headers), &store);
+    assert!(matches!(
+        check(&[("x-auth", &auth("bob:secret"))]),
+        Check::Verified { .. }
+    ));
+    // Only that header: Authorization is not read then.
+    assert_eq!(check(&[("authorization", &auth("bob:secret"))]), Check::Missing);
+}
