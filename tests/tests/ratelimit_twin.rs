@@ -122,7 +122,7 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
     // One client thread per twin, each running the plan: a moment's
     // requests are then 2 per request of the plan, back to back, each on
     // its own connection so both workers serve both sides.
-    let runs: Vec<(Vec<(Seen, Seen, Vec<String>)>, Duration)> = std::thread::scope(|scope| {
+    let runs: Vec<(Vec<Pair>, Duration)> = std::thread::scope(|scope| {
         let clients: Vec<_> = twins
             .iter()
             .map(|(name, twin)| {
@@ -243,6 +243,9 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
         eprintln!("a moment ended {slowest:?} late: not checking the planned sequence");
     }
 }
+
+/// Both sides' view of one request, and its mismatches.
+type Pair = (Seen, Seen, Vec<String>);
 
 fn connections_per_worker(twin: &Twin) -> Vec<u64> {
     twin.envoy
