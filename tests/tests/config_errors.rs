@@ -136,7 +136,7 @@ fn bad_auth_configurations_name_the_field() {
          "rules[0].requires.requires_all[0].ext_authz", "top-level ext_authz"),
         (r#"{"ext_authz": {"http_service": {"server_uri": {"uri": "http://authz", "cluster": "authz"}}, "status_on_error": {"code": 200}}}"#.to_string(),
          "ext_authz.status_on_error.code", "4xx or 5xx"),
-        (r#"{"ext_authz": {"http_service": {"server_uri": {"uri": "authz", "cluster": "authz"}}}}"#.to_string(),
+        (r#"{"ext_authz": {"http_service": {"server_uri": {"uri": "ftp://authz", "cluster": "authz"}}}}"#.to_string(),
          "ext_authz.http_service.server_uri.uri", "invalid uri"),
         (r#"{"ext_authz": {"grpc_service": {}, "http_service": {"server_uri": {"uri": "http://a", "cluster": "a"}}}}"#.to_string(),
          "ext_authz.grpc_service", "not supported"),
