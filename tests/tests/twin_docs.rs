@@ -258,6 +258,7 @@ fn documented_ext_authz_example_twin() {
         ("allowed, status 401 asked", vec![("authorization", "Bearer good"), ("x-authz-status", "401")]),
         ("cookie", vec![("cookie", "a=1"), ("authorization", "Bearer good")]),
         ("long authorization", vec![("authorization", "Bearer good"), ("x-long", &*"l".repeat(5000))]),
+        ("authorization, name in upper case", vec![("AUTHORIZATION", "Bearer good")]),
     ]
     .into_iter()
     .enumerate()
@@ -267,7 +268,7 @@ fn documented_ext_authz_example_twin() {
             cases.push(if (i + j) % 2 == 1 { c.h2() } else { c });
         }
     }
-    assert!(cases.len() >= 24);
+    assert!(cases.len() >= 25);
     let seen = twin.run(&cases);
     assert!(seen.iter().any(|(n, _)| n.status == 200) && seen.iter().any(|(n, _)| n.status == 403));
 }
