@@ -61,6 +61,9 @@ pub struct Config {
     /// Envoy's local_ratelimit `response_headers_to_add`: on the 429 of a
     /// request a local bucket refused.
     pub response_headers_to_add: Vec<HeaderValueOption>,
+    /// Envoy's local_ratelimit `status`: the status of that answer
+    /// (default 429).
+    pub limited_status: u16,
 }
 
 /// A limit for the requests its `match` selects, one bucket per distinct
@@ -251,6 +254,10 @@ struct RawConfig {
     response_headers_to_add: Vec<HeaderValueOption>,
     #[serde(default)]
     local_rate_limit_per_downstream_connection: bool,
+    /// Envoy's local_ratelimit `status` (its ratelimit filter's
+    /// `rate_limited_status` is another field).
+    #[serde(default)]
+    status: Option<HttpStatus>,
 }
 
 /// Envoy's `XRateLimitHeadersRFCVersion`.
@@ -374,6 +381,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, ConfigError> {
         ambiguous_path_action: raw.ambiguous_path_action,
         has_path_conditions,
         response_headers_to_add: raw.response_headers_to_add,
+        limited_status: raw.status.map_or(429, HttpStatus::code),
     })
 }
 

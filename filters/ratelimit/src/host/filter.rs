@@ -61,8 +61,10 @@ fn draw() -> u32 {
     u32::from_le_bytes(b)
 }
 
-/// A local bucket's 429 with the configuration's `response_headers_to_add`.
-fn limited_reply(config: &crate::config::Config, reply: LocalReply) -> LocalReply {
+/// A local bucket's refusal with the configuration's `status` and
+/// `response_headers_to_add`.
+fn limited_reply(config: &crate::config::Config, mut reply: LocalReply) -> LocalReply {
+    reply.status = config.limited_status;
     if config.response_headers_to_add.is_empty() {
         return reply;
     }
