@@ -303,3 +303,36 @@ fn documented_local_ratelimit_example_twin() {
     let seen = twin.run(&cases);
     assert!(seen.iter().all(|(n, _)| n.status == 200), "nothing is limited");
 }
+
+/// `status` (and the documented fields) on a bucket of 2 that
+/// refills one token an hour: 2 requests pass, the rest get the configured
+/// 503 on both sides, with the same headers. `x-ratelimit-reset` (seconds
+/// to the next token, about 3600) is not watched: the twins of a pair are
+/// milliseconds apart and may straddle a second.
+#[test]
+fn limited_status_twin() {
+    let test = "ratelimit_twin::limited_status_twin";
+    let mut c = config(&json!({"max_tokens": 2, "tokens_per_fill": 1, "fill_interval": "3600s"}));
+    c["status"] = json!({"code": 503});
+    let twin = Twin::start(
+        test,
+        |port| Bootstrap::new(port).concurrency(2).filter(native_filter(&c)),
+        |port| Bootstrap::new(port).concurrency(2).wasm("ratelimit", &c),
+    )
+    .watch(&["x-ratelimit-limit", "x-ratelimit-remaining", "x-envoy-ratelimited", "x-local-rate-limit"]);
+    let cases: Vec<Case> = (0..26)
+        .map(|i| {
+            let r = Request::get(&format!("/s/{i}?q={i}")).header("x-local-rate-limit", "client");
+            let case = Case::new(&format!("request {i}"), r);
+            if i % 2 == 1 {
+                case.h2()
+            } else {
+                case
+            }
+        })
+        .collect();
+    let seen = twin.run(&cases);
+    let statuses: Vec<u16> = seen.iter().map(|(n, _)| n.status).collect();
+    assert_eq!(statuses[..2], [200, 200], "{statuses:?}");
+    assert!(statuses[2..].iter().all(|&s| s == 503), "{statuses:?}");
+}
