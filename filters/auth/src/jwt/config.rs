@@ -39,6 +39,9 @@ pub struct JwtConfig {
     /// whole plugin configuration), so a changed configuration never reads
     /// an old one's verified tokens or key sets.
     pub namespace: String,
+    /// jwt_authn's `bypass_cors_preflight`: a CORS preflight satisfies every
+    /// JWT requirement without a token (other methods are still checked).
+    pub bypass_cors_preflight: bool,
 }
 
 /// A provider with the audiences one requirement asks for.
@@ -59,6 +62,8 @@ pub(crate) struct RawJwtConfig {
     #[serde(default)]
     cache: RawCache,
     unknown_kid_refetch_interval: Option<Duration>,
+    #[serde(default)]
+    bypass_cors_preflight: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +121,7 @@ impl RawJwtConfig {
                 .unknown_kid_refetch_interval
                 .map_or(DEFAULT_REFETCH_INTERVAL_SECS * 1000, |d| d.as_millis()),
             namespace,
+            bypass_cors_preflight: self.bypass_cors_preflight,
         })
     }
 }

@@ -180,6 +180,10 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
                 provider,
                 audiences,
             } => match self.methods.jwt {
+                // As jwt_authn: a preflight carries no credentials.
+                Some(j) if j.bypass_cors_preflight && cors_preflight(self.req) => {
+                    Outcome::Granted(Grant::default())
+                }
                 Some(j) => match j.variant(provider, audiences.as_deref()) {
                     Some(v) => self.jwt.eval(j, v, node_id(r), self.req, self.store),
                     None => Outcome::Denied(Reason::Invalid, "unknown JWT provider".into()),
@@ -322,3 +326,12 @@ impl<'a, S: RequestSource> Evaluator<'a, S> {
 
 #[cfg(test)]
 mod tests;
+
+/// A CORS preflight as Envoy tells one: `OPTIONS` with a non-empty `origin`
+/// and `access-control-request-method`.
+fn cors_preflight<S: RequestSource>(req: &Request<S>) -> bool {
+    let present = |h: &str| req.header(h).is_some_and(|v| !v.is_empty());
+    req.header(":method").as_deref() == Some("OPTIONS")
+        && present("origin")
+        && present("access-control-request-method")
+}
