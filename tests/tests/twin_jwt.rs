@@ -159,3 +159,71 @@ fn jwt_authn_sources_forwarding_and_claims_twin() {
     let passed = seen.iter().filter(|(n, _)| n.status == 200).count();
     assert!(passed >= 10 && passed < seen.len(), "{passed} of {} passed", seen.len());
 }
+
+/// jwt_authn's `bypass_cors_preflight` (Tollgate: under `jwt`): a CORS
+/// preflight (`OPTIONS` with `origin` and `access-control-request-method`)
+/// passes without a token; every other combination still needs one.
+#[test]
+fn jwt_authn_bypass_cors_preflight_twin() {
+    let c = config();
+    let rules = json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "default"}}]);
+    let (native_providers, native_rules) = (c["providers"].clone(), rules.clone());
+    let twin = Twin::start(
+        "twin_jwt::jwt_authn_bypass_cors_preflight_twin",
+        |port| {
+            Bootstrap::new(port).filter(json!({
+                "name": "envoy.filters.http.jwt_authn",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+                    "providers": native_providers,
+                    "rules": native_rules,
+                    "bypass_cors_preflight": true
+                }
+            }))
+        },
+        |port| {
+            Bootstrap::new(port).wasm(
+                "auth",
+                &json!({"jwt": {"providers": c["providers"], "bypass_cors_preflight": true}, "rules": rules}),
+            )
+        },
+    )
+    .watch(&["www-authenticate"])
+    .tollgate_adds("x-tollgate-identity", IDENTITY);
+    let mut cases = vec![];
+    for method in ["OPTIONS", "GET", "POST"] {
+        for origin in [None, Some(""), Some("https://app.test")] {
+            for acrm in [None, Some(""), Some("GET")] {
+                let mut r = Request::get("/cors").method(method);
+                if let Some(o) = origin {
+                    r = r.header("origin", o);
+                }
+                if let Some(a) = acrm {
+                    r = r.header("access-control-request-method", a);
+                }
+                let preflight = method == "OPTIONS" && origin == Some("https://app.test") && acrm == Some("GET");
+                let c = Case::new(&format!("{method} origin {origin:?} acrm {acrm:?}"), r);
+                cases.push(if preflight {
+                    c
+                } else {
+                    c.listed(Diff::Response("www-authenticate"), CHALLENGE)
+                });
+            }
+        }
+    }
+    let preflight = |r: Request| {
+        r.method("OPTIONS")
+            .header("origin", "https://app.test")
+            .header("access-control-request-method", "POST")
+    };
+    cases.push(Case::new(
+        "preflight with a good token",
+        preflight(Request::get("/cors")).header("authorization", &format!("Bearer {}", token("rs256"))),
+    ));
+    cases.push(Case::new(
+        "preflight with a garbage token",
+        preflight(Request::get("/cors")).header("authorization", "Bearer not.a.jwt"),
+    ));
+    let seen = twin.run(&cases);
+    assert_eq!(seen.iter().filter(|(n, _)| n.status == 200).count(), 3);
+}
