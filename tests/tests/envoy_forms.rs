@@ -69,6 +69,7 @@ fn jwt_authn() -> (Value, Value) {
 const SKEW: &str = "`clock_skew_seconds: 0` means 60 s";
 const IDENTITY: &str = "`identity_header`";
 const CHALLENGE: &str = "Bearer realm=";
+const SAME_ISSUER: &str = "providers share an issuer";
 
 /// Every path of the rules with every token, through Envoy's jwt_authn and
 /// the auth module in one Envoy (`tollgate_tests::twin`): statuses, the
@@ -131,6 +132,12 @@ fn jwt_authn_forms_behave_as_envoys_jwt_authn() {
                     .listed(Diff::Response("www-authenticate"), SKEW);
             } else if twin.see(false, &case.request, case.proto).status != 200 {
                 case = case.listed(Diff::Response("www-authenticate"), CHALLENGE);
+            }
+            // Three providers share the issuer, one with `forward: true`:
+            // which one Envoy's allow_missing_or_failed lets decide varies
+            // from one Envoy process to the next (seen both ways).
+            if path == "/failed" {
+                case = case.listed(Diff::Unstable("authorization"), SAME_ISSUER);
             }
             cases.push(case);
         }
