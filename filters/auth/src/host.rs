@@ -12,7 +12,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use std::time::Duration;
 use tollgate_common::host;
-use tollgate_common::host::HostStore;
+use tollgate_common::host::{Host, HostStore};
 use vm::Plugin;
 
 /// How often a root context checks its remote key sets.
@@ -45,7 +45,7 @@ impl Root {
             crate::jwt::jwks_store::init_lease(&HostStore, self.plugin.lease_key(base));
         }
         if !remotes.is_empty() {
-            let _ = proxy_wasm::hostcalls::set_tick_period(TICK);
+            host::current().set_tick_period(TICK);
         }
         true
     }

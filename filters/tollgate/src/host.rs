@@ -14,7 +14,6 @@
 
 mod stages;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use stages::Stages;
@@ -22,7 +21,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
-use tollgate_common::host;
+use tollgate_common::host::{self, Host};
 
 /// A rate-limit service call sent for request `ctx` from the root's tick.
 struct Route {
@@ -135,7 +134,7 @@ impl RootContext for Root {
                 Some(_) => Duration::from_millis(AUTH_TICK_MS),
                 None => Duration::ZERO,
             };
-            let _ = hostcalls::set_tick_period(period);
+            host::current().set_tick_period(period);
         }
     }
 
@@ -275,7 +274,7 @@ fn drain(shared: &SharedRef, me: u32, root: bool) {
                     .is_some_and(|s| s.borrow().calls_service());
             if to_root {
                 shared.borrow_mut().queue.push(ctx);
-                let _ = hostcalls::set_tick_period(QUEUE_TICK);
+                host::current().set_tick_period(QUEUE_TICK);
             } else {
                 resume(shared, me, ctx);
             }
@@ -290,7 +289,7 @@ fn resume(shared: &SharedRef, me: u32, ctx: u32) {
     let mut call = None;
     in_request(shared, me, ctx, |stages| match stages.resume() {
         Some(Action::Continue) => {
-            let _ = hostcalls::resume_http_request();
+            host::current().resume_http_request();
         }
         Some(_) if ctx != me => call = stages.pending_call(),
         _ => {}

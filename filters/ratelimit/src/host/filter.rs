@@ -10,12 +10,11 @@ use crate::descriptor::{self, Selected};
 use crate::global::{self, Verdict};
 use super::{Plugin, Stats, MAX_TRIES};
 use crate::{headers, rls, table};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType};
 use std::rc::Rc;
 use tollgate_common::header::HeaderTarget;
-use tollgate_common::host::{self, now_ns, HostHeaders, HostRequest, HostStore};
+use tollgate_common::host::{self, now_ns, Host, HostHeaders, HostRequest, HostStore};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::Request;
 
@@ -175,12 +174,11 @@ impl Filter {
             return Action::Continue;
         };
         let message = rls::request(&service.domain, descriptors, service.hits_addend);
-        match hostcalls::dispatch_grpc_call(
+        match host::current().dispatch_grpc_call(
             &service.cluster_name,
             rls::SERVICE,
             rls::METHOD,
-            Vec::new(),
-            Some(&message),
+            &message,
             service.timeout,
         ) {
             Ok(token) => {
@@ -274,9 +272,7 @@ pub fn read_answer(status_code: u32, response_size: usize) -> Option<Vec<u8>> {
     if status_code != 0 || response_size > global::MAX_ANSWER_BYTES {
         return None;
     }
-    hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
-        .ok()
-        .flatten()
+    host::current().get_buffer(BufferType::GrpcReceiveBuffer, response_size)
 }
 
 impl Filter {
