@@ -6,6 +6,8 @@
 mod ext_authz;
 mod flow;
 mod stats;
+#[cfg(test)]
+mod tests;
 mod vm;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
