@@ -12,6 +12,8 @@
 //! `on_grpc_call_response` (`global::verdict`).
 
 mod filter;
+#[cfg(test)]
+mod tests;
 
 use crate::config::{self, Config};
 pub use filter::{read_answer, Filter};
