@@ -10,12 +10,14 @@ mod clock;
 mod context;
 mod fake;
 mod shared_data;
+mod stage;
 
 pub use api::{current, Host, ProxyHost};
 pub use clock::{now, now_ms, now_ns};
 pub use context::in_context;
 pub use fake::{FakeHost, Reply};
 pub use shared_data::HostStore;
+pub use stage::Stage;
 
 use crate::header::HeaderTarget;
 use crate::reply::LocalReply;

@@ -16,7 +16,7 @@ mod filter;
 mod tests;
 
 use crate::config::{self, Config};
-pub use filter::{read_answer, Filter};
+pub use filter::Filter;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 use std::rc::Rc;
