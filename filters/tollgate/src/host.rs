@@ -13,6 +13,8 @@
 //! the request.
 
 mod stages;
+#[cfg(test)]
+mod tests;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
