@@ -111,3 +111,35 @@ fn an_unknown_token_is_not_an_answer() {
     answer(&fake, &mut f, 2, 1, &[(":status", "200")], "");
     assert_eq!(fake.take_actions(), ["resume 2"]);
 }
+
+#[test]
+fn a_check_whose_sender_ended_is_sent_again_by_the_tick() {
+    let tokens: Value =
+        serde_json::from_str(include_str!("../../jwt/testdata/tokens.json")).unwrap();
+    let bearer = format!("Bearer {}", tokens["rs256"].as_str().unwrap());
+    let mut config = config(json!({}));
+    config["jwt"] = json!({"providers": {"idp": {
+        "issuer": "https://issuer.example",
+        "remote_jwks": {"http_uri": {"uri": "http://idp/keys", "cluster": "jwks", "timeout": "1s"}}
+    }}});
+    config["rules"] = json!([{"match": {"path": {"prefix": "/"}},
+        "requires": {"requires_all": [{"provider_name": "idp"}, {"ext_authz": {}}]}}]);
+    let (fake, mut root) = start(&config);
+    let headers = [(":path", "/ext"), ("authorization", bearer.as_str())];
+    let (mut first, _) = request(&fake, &root, 2, &headers);
+    let (_second, _) = request(&fake, &root, 3, &headers);
+    assert_eq!(fake.take_actions(), ["http_call jwks /keys"]);
+
+    // The key set wakes request 3 in request 2's callback: its check's
+    // answer would go to request 2 (tokens 2 and 3: 3's check, 2's).
+    let jwks = include_str!("../../jwt/testdata/jwks.json");
+    answer(&fake, &mut first, 2, 1, &[(":status", "200")], jwks);
+    assert_eq!(fake.take_actions(), ["effective 3", CHECK, "effective 2", CHECK]);
+    // Request 2 ends first; the root sends request 3's check again.
+    first.on_done();
+    fake.end(2);
+    tick(&fake, &mut root);
+    assert_eq!(fake.take_actions(), [CHECK]);
+    answer(&fake, &mut root, 1, 4, &[(":status", "200")], "");
+    assert_eq!(fake.take_actions(), ["effective 3", "resume 3", "effective 1"]);
+}
