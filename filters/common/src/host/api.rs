@@ -57,70 +57,87 @@ pub trait Host {
 pub struct ProxyHost;
 
 impl Host for ProxyHost {
+    #[inline]
     fn get_map_value(&self, map: MapType, name: &str) -> Option<Vec<u8>> {
         hostcalls::get_map_value_bytes(map, name).ok().flatten()
     }
 
+    #[inline]
     fn get_map(&self, map: MapType) -> Vec<(String, Vec<u8>)> {
         hostcalls::get_map_bytes(map).unwrap_or_default()
     }
 
+    #[inline]
     fn set_map_value(&self, map: MapType, name: &str, value: &str) {
         let _ = hostcalls::set_map_value(map, name, Some(value));
     }
 
+    #[inline]
     fn add_map_value(&self, map: MapType, name: &str, value: &str) {
         let _ = hostcalls::add_map_value(map, name, value);
     }
 
+    #[inline]
     fn remove_map_value(&self, map: MapType, name: &str) {
         let _ = hostcalls::remove_map_value(map, name);
     }
 
+    #[inline]
     fn get_property(&self, path: Vec<&str>) -> Option<Vec<u8>> {
         hostcalls::get_property(path).ok().flatten()
     }
 
+    #[inline]
     fn get_buffer(&self, buffer: BufferType, max: usize) -> Option<Vec<u8>> {
         hostcalls::get_buffer(buffer, 0, max).ok().flatten()
     }
 
+    #[inline]
     fn define_counter(&self, name: &str) -> Option<u32> {
         hostcalls::define_metric(MetricType::Counter, name).ok()
     }
 
+    #[inline]
     fn increment_counter(&self, id: u32, n: i64) {
         let _ = hostcalls::increment_metric(id, n);
     }
 
+    #[inline]
     fn get_shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
         hostcalls::get_shared_data(key).unwrap_or((None, None))
     }
 
+    #[inline]
     fn set_shared_data(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
         hostcalls::set_shared_data(key, Some(value), cas).is_ok()
     }
 
+    #[inline]
     fn now(&self) -> SystemTime {
         hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
     }
 
+    #[inline]
     fn set_tick_period(&self, period: Duration) {
         let _ = hostcalls::set_tick_period(period);
     }
 
+    #[inline]
     fn set_effective_context(&self, ctx: u32) -> bool {
         hostcalls::set_effective_context(ctx).is_ok()
     }
 
+    #[inline]
     fn resume_http_request(&self) {
         let _ = hostcalls::resume_http_request();
     }
 
+    #[inline]
     fn send_http_response(&self, status: u32, headers: Vec<(&str, &str)>, body: &[u8]) {
         let _ = hostcalls::send_http_response(status, headers, Some(body));
     }
 
+    #[inline]
     fn dispatch_http_call(
         &self,
         cluster: &str,
@@ -130,6 +147,7 @@ impl Host for ProxyHost {
         hostcalls::dispatch_http_call(cluster, headers, None, vec![], timeout)
     }
 
+    #[inline]
     fn dispatch_grpc_call(
         &self,
         cluster: &str,
