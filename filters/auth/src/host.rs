@@ -6,13 +6,15 @@
 mod ext_authz;
 mod flow;
 mod stats;
+#[cfg(test)]
+mod tests;
 mod vm;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use std::time::Duration;
 use tollgate_common::host;
-use tollgate_common::host::HostStore;
+use tollgate_common::host::{Host, HostStore, Stage};
 use vm::Plugin;
 
 /// How often a root context checks its remote key sets.
@@ -45,7 +47,7 @@ impl Root {
             crate::jwt::jwks_store::init_lease(&HostStore, self.plugin.lease_key(base));
         }
         if !remotes.is_empty() {
-            let _ = proxy_wasm::hostcalls::set_tick_period(TICK);
+            host::current().set_tick_period(TICK);
         }
         true
     }
@@ -121,6 +123,27 @@ impl HttpContext for Filter {
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         ext_authz::on_response_headers(&self.plugin, self.id);
         Action::Continue
+    }
+}
+
+/// The auth stage of the chain. Its calls' answers go to the context that
+/// sent them and reach their requests through the VM's state (`flow`), so
+/// the chain routes none of them.
+impl Stage for Filter {
+    fn request_headers(&mut self) -> Action {
+        self.on_http_request_headers(0, false)
+    }
+
+    fn response_headers(&mut self) {
+        self.on_http_response_headers(0, false);
+    }
+
+    fn http_call_response(&mut self, token: u32, headers: usize, body: usize) {
+        self.on_http_call_response(token, headers, body, 0);
+    }
+
+    fn done(&mut self) {
+        self.on_done();
     }
 }
 

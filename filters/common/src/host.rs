@@ -1,24 +1,29 @@
 //! The proxy-wasm glue every filter shares: request lookups, header maps,
 //! counters, local replies, configuration loading, shared data, the clock
 //! and the effective context over the host calls.
-//! This is the only module of the common crate that talks to the host; the
-//! SDK's `hostcalls` are used directly because they return errors instead of
-//! panicking the way the context traits' helpers do.
+//! This is the only module of the common crate that talks to the host, and
+//! every call goes through [`Host`] (`api`): proxy-wasm in the module, a
+//! [`FakeHost`] in native tests.
 
+mod api;
 mod clock;
 mod context;
+mod fake;
 mod shared_data;
+mod stage;
 
+pub use api::{current, Host, ProxyHost};
 pub use clock::{now, now_ms, now_ns};
 pub use context::in_context;
+pub use fake::{FakeHost, Reply};
 pub use shared_data::HostStore;
+pub use stage::Stage;
 
 use crate::header::HeaderTarget;
 use crate::reply::LocalReply;
 use crate::request::RequestSource;
 use crate::ConfigError;
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, MapType, MetricType};
+use proxy_wasm::types::{BufferType, MapType};
 use std::time::SystemTime;
 
 /// The current request, read through host calls.
@@ -29,7 +34,7 @@ pub struct HostRequest;
 /// VM on one crafted request; bytes are read instead and converted lossily
 /// (without a copy when they are UTF-8, as nearly all are).
 fn map_value(map: MapType, name: &str) -> Option<String> {
-    let bytes = hostcalls::get_map_value_bytes(map, name).ok().flatten()?;
+    let bytes = current().get_map_value(map, name)?;
     Some(
         String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -45,9 +50,8 @@ impl RequestSource for HostRequest {
     }
 
     fn client_address(&self) -> Option<String> {
-        hostcalls::get_property(vec!["source", "address"])
-            .ok()
-            .flatten()
+        current()
+            .get_property(vec!["source", "address"])
             .and_then(|b| String::from_utf8(b).ok())
     }
 
@@ -89,22 +93,22 @@ impl HeaderTarget for HostHeaders {
     }
 
     fn set(&mut self, name: &str, value: &str) {
-        let _ = hostcalls::set_map_value(self.0, name, Some(value));
+        current().set_map_value(self.0, name, value);
     }
 
     fn add(&mut self, name: &str, value: &str) {
-        let _ = hostcalls::add_map_value(self.0, name, value);
+        current().add_map_value(self.0, name, value);
     }
 
     fn remove(&mut self, name: &str) {
-        let _ = hostcalls::remove_map_value(self.0, name);
+        current().remove_map_value(self.0, name);
     }
 
     fn names(&self) -> Vec<String> {
         // Values stay bytes (not read); names are tokens Envoy's codecs
         // validated, so they are UTF-8.
         let mut names: Vec<String> = Vec::new();
-        for (name, _) in hostcalls::get_map_bytes(self.0).unwrap_or_default() {
+        for (name, _) in current().get_map(self.0) {
             if !names.contains(&name) {
                 names.push(name);
             }
@@ -123,13 +127,13 @@ impl Counter {
     /// Defines (or finds: the host deduplicates by name) a counter. A host that
     /// refuses leaves a counter that counts nothing rather than failing.
     pub fn define(name: &str) -> Counter {
-        Counter(hostcalls::define_metric(MetricType::Counter, name).ok())
+        Counter(current().define_counter(name))
     }
 
     pub fn add(self, n: u64) {
         if let (Some(id), Ok(n)) = (self.0, i64::try_from(n)) {
             if n > 0 {
-                let _ = hostcalls::increment_metric(id, n);
+                current().increment_counter(id, n);
             }
         }
     }
@@ -142,9 +146,8 @@ impl Counter {
 /// The plugin configuration as the host hands it over (Istio's
 /// `pluginConfig`, Envoy's `configuration`).
 pub fn plugin_configuration() -> Vec<u8> {
-    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
-        .ok()
-        .flatten()
+    current()
+        .get_buffer(BufferType::PluginConfiguration, usize::MAX)
         .unwrap_or_default()
 }
 
@@ -185,7 +188,7 @@ thread_local! {
 pub fn resume_request(ctx: u32) {
     let deferred = DEFERRED.with(|d| d.borrow_mut().as_mut().map(|v| v.push(ctx)).is_some());
     if !deferred {
-        let _ = hostcalls::resume_http_request();
+        current().resume_http_request();
     }
 }
 
@@ -215,5 +218,5 @@ pub fn send_reply(reply: &LocalReply) {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let body = reply.body();
-    let _ = hostcalls::send_http_response(u32::from(reply.status), headers, Some(body.as_bytes()));
+    current().send_http_response(u32::from(reply.status), headers, body.as_bytes());
 }

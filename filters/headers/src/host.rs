@@ -9,7 +9,7 @@ use crate::mutation::{self, Ops};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use std::rc::Rc;
-use tollgate_common::host::{self, Counter, HostHeaders, HostRequest};
+use tollgate_common::host::{self, Counter, HostHeaders, HostRequest, Stage};
 use tollgate_common::Request;
 
 /// Counters under `tollgate.headers.`.
@@ -126,6 +126,17 @@ impl HttpContext for Filter {
             self.count(applied);
         }
         Action::Continue
+    }
+}
+
+/// The headers stage of the chain; it calls nothing.
+impl Stage for Filter {
+    fn request_headers(&mut self) -> Action {
+        self.on_http_request_headers(0, false)
+    }
+
+    fn response_headers(&mut self) {
+        self.on_http_response_headers(0, false);
     }
 }
 

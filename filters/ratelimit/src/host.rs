@@ -12,15 +12,16 @@
 //! `on_grpc_call_response` (`global::verdict`).
 
 mod filter;
+#[cfg(test)]
+mod tests;
 
 use crate::config::{self, Config};
-pub use filter::{read_answer, Filter};
-use proxy_wasm::hostcalls;
+pub use filter::Filter;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 use std::rc::Rc;
 use crate::table::{self, Table};
-use tollgate_common::host::{self, Counter, HostStore};
+use tollgate_common::host::{self, Counter, Host, HostStore};
 
 /// CAS attempts per request before giving up (and denying: a lost race is
 /// never an allow).
@@ -123,9 +124,8 @@ impl Root {
         // configuration made every update add `max_keys` slots for good);
         // the configuration's fingerprint tags the records instead (see
         // table.rs). Filter instances with one root id share slots.
-        let root_id = hostcalls::get_property(vec!["plugin_root_id"])
-            .ok()
-            .flatten()
+        let root_id = host::current()
+            .get_property(vec!["plugin_root_id"])
             .unwrap_or_default();
         let ns = format!("tollgate.ratelimit/{:016x}", table::fnv1a(&root_id));
         let tag = format!("{fingerprint:016x}|");

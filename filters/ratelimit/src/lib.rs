@@ -14,7 +14,7 @@ pub mod percent;
 pub mod rls;
 pub mod table;
 
-pub use host::{read_answer, Filter, Root};
+pub use host::{Filter, Root};
 
 // The `module` feature makes this crate a module of its own; the
 // `tollgate` module embeds `Root` and `Filter` without it.

@@ -13,8 +13,9 @@
 //! the request.
 
 mod stages;
+#[cfg(test)]
+mod tests;
 
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use stages::Stages;
@@ -22,7 +23,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
-use tollgate_common::host;
+use tollgate_common::host::{self, Host, Stage};
 
 /// A rate-limit service call sent for request `ctx` from the root's tick.
 struct Route {
@@ -65,6 +66,29 @@ impl Root {
             headers: None,
             shared: SharedRef::default(),
             auth_ticked: 0,
+        }
+    }
+}
+
+impl Root {
+    /// The HTTP context of request `id`, known to the VM's other contexts.
+    fn filter(&self, id: u32) -> Filter {
+        let mut list: Vec<Box<dyn Stage>> = Vec::new();
+        if let Some(r) = &self.auth {
+            list.push(Box::new(r.filter(id)));
+        }
+        if let Some(r) = &self.ratelimit {
+            list.push(Box::new(r.filter(id)));
+        }
+        if let Some(r) = &self.headers {
+            list.push(Box::new(r.filter()));
+        }
+        let stages = Rc::new(RefCell::new(Stages::new(list)));
+        self.shared.borrow_mut().requests.insert(id, stages.clone());
+        Filter {
+            id,
+            stages,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -135,23 +159,12 @@ impl RootContext for Root {
                 Some(_) => Duration::from_millis(AUTH_TICK_MS),
                 None => Duration::ZERO,
             };
-            let _ = hostcalls::set_tick_period(period);
+            host::current().set_tick_period(period);
         }
     }
 
     fn create_http_context(&self, id: u32) -> Option<Box<dyn HttpContext>> {
-        let stages = Rc::new(RefCell::new(Stages {
-            auth: self.auth.as_ref().map(|r| r.filter(id)),
-            ratelimit: self.ratelimit.as_ref().map(|r| r.filter(id)),
-            headers: self.headers.as_ref().map(|r| r.filter()),
-            paused: None,
-        }));
-        self.shared.borrow_mut().requests.insert(id, stages.clone());
-        Some(Box::new(Filter {
-            id,
-            stages,
-            shared: self.shared.clone(),
-        }))
+        Some(Box::new(self.filter(id)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -166,19 +179,18 @@ struct Filter {
 }
 
 impl Context for Filter {
-    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, trailers: usize) {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, _: usize) {
         self.stages
             .borrow_mut()
-            .http_call_response(token, headers, body, trailers);
+            .http_call_response(token, headers, body);
         drain(&self.shared, self.id, false);
     }
 
     fn on_grpc_call_response(&mut self, token: u32, status_code: u32, size: usize) {
         if !answer_routed(&self.shared, self.id, token, status_code, size) {
-            let body = tollgate_ratelimit::read_answer(status_code, size);
-            if let Some(f) = self.stages.borrow_mut().ratelimit.as_mut() {
-                f.on_service_answer(token, status_code, size, body);
-            }
+            let mut stages = self.stages.borrow_mut();
+            let body = stages.read_grpc_answer(token, status_code, size);
+            stages.grpc_call_response(token, status_code, size, body);
         }
         drain(&self.shared, self.id, false);
     }
@@ -196,7 +208,7 @@ impl Context for Filter {
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        self.stages.borrow_mut().run_from(stages::AUTH)
+        self.stages.borrow_mut().run()
     }
 
     /// The body waits while the request does (Envoy would otherwise let it
@@ -209,10 +221,8 @@ impl HttpContext for Filter {
         self.hold()
     }
 
-    fn on_http_response_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
-        self.stages
-            .borrow_mut()
-            .response_headers(headers, end_of_stream);
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        self.stages.borrow_mut().response_headers();
         Action::Continue
     }
 }
@@ -246,11 +256,13 @@ fn answer_routed(shared: &SharedRef, me: u32, token: u32, status_code: u32, size
         shared.routes.swap_remove(i)
     };
     // Read in the callback's own context, before switching.
-    let body = tollgate_ratelimit::read_answer(status_code, size);
+    let body = shared
+        .borrow()
+        .requests
+        .get(&route.ctx)
+        .and_then(|s| s.borrow().read_grpc_answer(token, status_code, size));
     in_request(shared, me, route.ctx, |stages| {
-        if let Some(f) = stages.ratelimit.as_mut() {
-            f.on_service_answer(token, status_code, size, body);
-        }
+        stages.grpc_call_response(token, status_code, size, body);
     });
     true
 }
@@ -275,7 +287,7 @@ fn drain(shared: &SharedRef, me: u32, root: bool) {
                     .is_some_and(|s| s.borrow().calls_service());
             if to_root {
                 shared.borrow_mut().queue.push(ctx);
-                let _ = hostcalls::set_tick_period(QUEUE_TICK);
+                host::current().set_tick_period(QUEUE_TICK);
             } else {
                 resume(shared, me, ctx);
             }
@@ -290,7 +302,7 @@ fn resume(shared: &SharedRef, me: u32, ctx: u32) {
     let mut call = None;
     in_request(shared, me, ctx, |stages| match stages.resume() {
         Some(Action::Continue) => {
-            let _ = hostcalls::resume_http_request();
+            host::current().resume_http_request();
         }
         Some(_) if ctx != me => call = stages.pending_call(),
         _ => {}

@@ -12,9 +12,8 @@ use crate::policy::decide::{self, Answer, Decision};
 use crate::ext_authz::{self, verdict, CheckRequest, Verdict};
 use crate::policy::requirement::{Checked, Grant, Outcome, Reason, EXT_AUTHZ_DENIED};
 use crate::host::vm::{AuthzCall, HostKeys, Plugin};
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, MapType};
-use tollgate_common::host::{self, in_context, HostHeaders, HostRequest, HostStore};
+use tollgate_common::host::{self, in_context, Host, HostHeaders, HostRequest, HostStore};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::Request;
 
@@ -25,7 +24,7 @@ pub(crate) fn ask(p: &Plugin, ctx: u32, owner: u32, checked: Checked, resumed: b
         return unexpected(p, "no ext_authz configuration");
     };
     let req = Request::new(HostRequest);
-    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
+    let headers = host::current().get_map(MapType::HttpRequestHeaders);
     let check = ext_authz::check::build(cfg, &req, &headers, &p.config.reserved_headers());
     match send(&check) {
         Ok(token) => {
@@ -43,14 +42,9 @@ pub(crate) fn ask(p: &Plugin, ctx: u32, owner: u32, checked: Checked, resumed: b
 }
 
 fn send(check: &CheckRequest) -> Result<u32, String> {
-    hostcalls::dispatch_http_call(
-        &check.cluster,
-        check.header_pairs(),
-        None,
-        vec![],
-        check.timeout,
-    )
-    .map_err(|status| format!("call not sent: {status:?}"))
+    host::current()
+        .dispatch_http_call(&check.cluster, check.header_pairs(), check.timeout)
+        .map_err(|status| format!("call not sent: {status:?}"))
 }
 
 /// The answer to a check, in context `me`'s callback. False when `token`
@@ -76,16 +70,14 @@ pub(crate) fn on_response(
     let headers = if headers == 0 {
         Vec::new()
     } else {
-        hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders).unwrap_or_default()
+        host::current().get_map(MapType::HttpCallResponseHeaders)
     };
-    let body = hostcalls::get_buffer(
-        BufferType::HttpCallResponseBody,
-        0,
-        body_size.min(verdict::MAX_BODY + 1),
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_default();
+    let body = host::current()
+        .get_buffer(
+            BufferType::HttpCallResponseBody,
+            body_size.min(verdict::MAX_BODY + 1),
+        )
+        .unwrap_or_default();
     let verdict = verdict::interpret(cfg, &headers, &body);
     in_context(me, call.ctx, || {
         conclude(p, call.ctx, verdict, call.checked, true);
@@ -174,10 +166,10 @@ fn conclude(p: &Plugin, ctx: u32, verdict: Verdict, checked: Checked, resumed: b
             p.stats.deny(reason);
             match (reason, denial) {
                 (Reason::ExtAuthz, Some(d)) => {
-                    let _ = hostcalls::send_http_response(
+                    host::current().send_http_response(
                         u32::from(d.status),
                         d.header_pairs(),
-                        Some(&d.body),
+                        &d.body,
                     );
                 }
                 _ => host::send_reply(&reply),

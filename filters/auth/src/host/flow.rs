@@ -17,10 +17,9 @@ use crate::jwt::jwks_store;
 use crate::jwt::jwks::MAX_JWKS_BYTES;
 use crate::jwt::Jwks;
 use crate::host::vm::{Call, HostKeys, Plugin};
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
-use tollgate_common::host::{self, now_ms, HostHeaders, HostRequest, HostStore};
+use tollgate_common::host::{self, now_ms, Host, HostHeaders, HostRequest, HostStore};
 use tollgate_common::Request;
 
 /// Decides for context `ctx` (the effective context). `owner`: the context
@@ -121,7 +120,7 @@ fn dispatch(p: &Plugin, base: usize, owner: u32) -> Option<u32> {
         ("accept", "application/json"),
     ];
     p.stats.jwks_fetches.inc();
-    match hostcalls::dispatch_http_call(&remote.cluster, headers, None, vec![], remote.timeout) {
+    match host::current().dispatch_http_call(&remote.cluster, headers, remote.timeout) {
         Ok(token) => Some(token),
         Err(status) => {
             log::warn!(
@@ -184,9 +183,8 @@ fn read_response(headers: usize, body_size: usize) -> Result<String, String> {
     if headers == 0 {
         return Err("no response (timeout, reset or connection failure)".into());
     }
-    let status = hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, ":status")
-        .ok()
-        .flatten()
+    let status = host::current()
+        .get_map_value(MapType::HttpCallResponseHeaders, ":status")
         .unwrap_or_default();
     if status != b"200" {
         return Err(format!("status {}", String::from_utf8_lossy(&status)));
@@ -196,9 +194,8 @@ fn read_response(headers: usize, body_size: usize) -> Result<String, String> {
             "body of {body_size} bytes is over {MAX_JWKS_BYTES}"
         ));
     }
-    let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
-        .ok()
-        .flatten()
+    let body = host::current()
+        .get_buffer(BufferType::HttpCallResponseBody, body_size)
         .unwrap_or_default();
     String::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())
 }

@@ -1,11 +1,11 @@
 //! The host's clock: the one time source of every filter (an unreadable
 //! clock reads as the epoch).
 
-use proxy_wasm::hostcalls;
+use super::api::{current, Host};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn now() -> SystemTime {
-    hostcalls::get_current_time().unwrap_or(UNIX_EPOCH)
+    current().now()
 }
 
 /// Milliseconds since the epoch.

@@ -3,7 +3,7 @@
 //! request a routed answer is for), that request's context must be made
 //! effective first, and the callback's own made effective again after.
 
-use proxy_wasm::hostcalls;
+use super::api::{current, Host};
 
 /// Runs `f` with context `ctx` effective, then `me` again. `None` (and `f`
 /// not run) when the host refuses `ctx`, e.g. because it has ended.
@@ -11,8 +11,10 @@ pub fn in_context<R>(me: u32, ctx: u32, f: impl FnOnce() -> R) -> Option<R> {
     if ctx == me {
         return Some(f());
     }
-    hostcalls::set_effective_context(ctx).ok()?;
+    if !current().set_effective_context(ctx) {
+        return None;
+    }
     let r = f();
-    let _ = hostcalls::set_effective_context(me);
+    current().set_effective_context(me);
     Some(r)
 }

@@ -10,12 +10,11 @@ use crate::descriptor::{self, Selected};
 use crate::global::{self, Verdict};
 use super::{Plugin, Stats, MAX_TRIES};
 use crate::{headers, rls, table};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType};
 use std::rc::Rc;
 use tollgate_common::header::HeaderTarget;
-use tollgate_common::host::{self, now_ns, HostHeaders, HostRequest, HostStore};
+use tollgate_common::host::{self, now_ns, Host, HostHeaders, HostRequest, HostStore, Stage};
 use tollgate_common::reply::LocalReply;
 use tollgate_common::Request;
 
@@ -184,12 +183,11 @@ impl Filter {
             return Action::Continue;
         };
         let message = rls::request(&service.domain, descriptors, service.hits_addend);
-        match hostcalls::dispatch_grpc_call(
+        match host::current().dispatch_grpc_call(
             &service.cluster_name,
             rls::SERVICE,
             rls::METHOD,
-            Vec::new(),
-            Some(&message),
+            &message,
             service.timeout,
         ) {
             Ok(token) => {
@@ -255,17 +253,33 @@ impl Filter {
     }
 }
 
-impl Filter {
-    /// The rate-limit service call this request waits for, if any.
-    pub fn pending_call(&self) -> Option<u32> {
-        self.pending
+/// The ratelimit stage of the chain: the chain routes the service's answer.
+impl Stage for Filter {
+    fn request_headers(&mut self) -> Action {
+        self.on_http_request_headers(0, false)
     }
 
-    /// Whether the filter asks the rate-limit service (global mode).
-    pub fn uses_service(&self) -> bool {
+    fn response_headers(&mut self) {
+        self.on_http_response_headers(0, false);
+    }
+
+    fn read_grpc_answer(&self, status_code: u32, size: usize) -> Option<Vec<u8>> {
+        read_answer(status_code, size)
+    }
+
+    fn grpc_call_response(&mut self, token: u32, status: u32, size: usize, body: Option<Vec<u8>>) {
+        self.on_service_answer(token, status, size, body);
+    }
+
+    /// Global mode: the filter asks the rate-limit service.
+    fn calls_service(&self) -> bool {
         self.plugin
             .as_ref()
             .is_some_and(|p| p.config.rate_limit_service.is_some())
+    }
+
+    fn pending_call(&self) -> Option<u32> {
+        self.pending
     }
 }
 
@@ -279,20 +293,18 @@ impl Context for Filter {
 /// The service's message, read in the callback's context (the host keeps it
 /// only for the callback's duration); not read when it is an error or over
 /// [`global::MAX_ANSWER_BYTES`] (then it is a failed call).
-pub fn read_answer(status_code: u32, response_size: usize) -> Option<Vec<u8>> {
+fn read_answer(status_code: u32, response_size: usize) -> Option<Vec<u8>> {
     if status_code != 0 || response_size > global::MAX_ANSWER_BYTES {
         return None;
     }
-    hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
-        .ok()
-        .flatten()
+    host::current().get_buffer(BufferType::GrpcReceiveBuffer, response_size)
 }
 
 impl Filter {
     /// The service's answer to call `token`: its gRPC status and message.
     /// Decides, and resumes or answers the request.
     /// `body`: [`read_answer`]'s.
-    pub fn on_service_answer(
+    fn on_service_answer(
         &mut self,
         token: u32,
         status_code: u32,

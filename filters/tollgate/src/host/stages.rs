@@ -7,39 +7,30 @@
 //! them let it go on. A filter that answers the request itself also pauses
 //! it, and nothing hands it back.
 
-use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
-
-/// Stage numbers, in request order.
-pub const AUTH: usize = 0;
-pub const RATELIMIT: usize = 1;
-pub const HEADERS: usize = 2;
-const STAGES: usize = 3;
+use tollgate_common::host::Stage;
 
 pub struct Stages {
-    pub auth: Option<tollgate_auth::Filter>,
-    pub ratelimit: Option<tollgate_ratelimit::Filter>,
-    pub headers: Option<tollgate_headers::Filter>,
-    /// The stage the request is paused in, if it is.
+    /// The configured filters, in request order.
+    list: Vec<Box<dyn Stage>>,
+    /// The index of the stage the request is paused in, if it is.
     pub paused: Option<usize>,
 }
 
 impl Stages {
-    fn request_headers(&mut self, stage: usize) -> Action {
-        let filter: Option<&mut dyn HttpContext> = match stage {
-            AUTH => self.auth.as_mut().map(|f| f as &mut dyn HttpContext),
-            RATELIMIT => self.ratelimit.as_mut().map(|f| f as &mut dyn HttpContext),
-            HEADERS => self.headers.as_mut().map(|f| f as &mut dyn HttpContext),
-            _ => None,
-        };
-        filter.map_or(Action::Continue, |f| f.on_http_request_headers(0, false))
+    pub fn new(list: Vec<Box<dyn Stage>>) -> Stages {
+        Stages { list, paused: None }
     }
 
-    /// Runs the request's filters from stage `first` on, until one pauses.
-    pub fn run_from(&mut self, first: usize) -> Action {
-        for stage in first..STAGES {
-            if let Action::Pause = self.request_headers(stage) {
-                self.paused = Some(stage);
+    /// Runs the request's filters from the first, until one pauses.
+    pub fn run(&mut self) -> Action {
+        self.run_from(0)
+    }
+
+    fn run_from(&mut self, first: usize) -> Action {
+        for (i, stage) in self.list.iter_mut().enumerate().skip(first) {
+            if let Action::Pause = stage.request_headers() {
+                self.paused = Some(i);
                 return Action::Pause;
             }
         }
@@ -55,39 +46,47 @@ impl Stages {
 
     /// The response goes through the filters in reverse order, as through
     /// separate filters.
-    pub fn response_headers(&mut self, headers: usize, end_of_stream: bool) {
-        if let Some(f) = self.headers.as_mut() {
-            f.on_http_response_headers(headers, end_of_stream);
-        }
-        if let Some(f) = self.ratelimit.as_mut() {
-            f.on_http_response_headers(headers, end_of_stream);
-        }
-        if let Some(f) = self.auth.as_mut() {
-            f.on_http_response_headers(headers, end_of_stream);
+    pub fn response_headers(&mut self) {
+        for stage in self.list.iter_mut().rev() {
+            stage.response_headers();
         }
     }
 
-    /// Key set fetches and authorization checks are the auth filter's.
-    pub fn http_call_response(&mut self, token: u32, headers: usize, body: usize, trailers: usize) {
-        if let Some(f) = self.auth.as_mut() {
-            f.on_http_call_response(token, headers, body, trailers);
+    pub fn http_call_response(&mut self, token: u32, headers: usize, body: usize) {
+        for stage in &mut self.list {
+            stage.http_call_response(token, headers, body);
         }
+    }
+
+    /// Gives gRPC answer `token` to the stage waiting for it; `body`: its
+    /// message, as [`Stages::read_grpc_answer`] read it.
+    pub fn grpc_call_response(&mut self, token: u32, status: u32, size: usize, body: Option<Vec<u8>>) {
+        if let Some(stage) = self.list.iter_mut().find(|s| s.pending_call() == Some(token)) {
+            stage.grpc_call_response(token, status, size, body);
+        }
+    }
+
+    /// The message of gRPC answer `token`, read by the stage waiting for it
+    /// (in the callback's own context).
+    pub fn read_grpc_answer(&self, token: u32, status: u32, size: usize) -> Option<Vec<u8>> {
+        let stage = self.list.iter().find(|s| s.pending_call() == Some(token))?;
+        stage.read_grpc_answer(status, size)
     }
 
     pub fn done(&mut self) {
-        if let Some(f) = self.auth.as_mut() {
-            f.on_done();
+        for stage in &mut self.list {
+            stage.done();
         }
     }
 
-    /// Whether a later filter may call a service (so its answer must go to
-    /// a context that outlives the request's own callbacks).
+    /// Whether a filter may call a service (so its answer must go to a
+    /// context that outlives the request's own callbacks).
     pub fn calls_service(&self) -> bool {
-        self.ratelimit.as_ref().is_some_and(|f| f.uses_service())
+        self.list.iter().any(|s| s.calls_service())
     }
 
-    /// The rate-limit service call the request waits for, if any.
+    /// The call the request waits for, if any.
     pub fn pending_call(&self) -> Option<u32> {
-        self.ratelimit.as_ref().and_then(|f| f.pending_call())
+        self.list.iter().find_map(|s| s.pending_call())
     }
 }
