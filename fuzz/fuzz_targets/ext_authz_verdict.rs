@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tollgate_auth::ext_authz::{config, verdict, ExtAuthzConfig, Verdict};
-use tollgate_common::testing::HeaderList;
+use tollgate_common::header::HeaderList;
 
 fn configs() -> &'static [ExtAuthzConfig] {
     static C: OnceLock<Vec<ExtAuthzConfig>> = OnceLock::new();

@@ -2,7 +2,7 @@
 //! mutations of every configuration that parses.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use tollgate_common::testing::HeaderList;
+use tollgate_common::header::HeaderList;
 use tollgate_headers::{config, mutation};
 
 fuzz_target!(|data: &[u8]| {

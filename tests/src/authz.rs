@@ -277,10 +277,15 @@ fn answer(w: &mut TcpStream, rules: &Rules, check: &Check) -> std::io::Result<()
     // Per-check controls (twin tests, which send many shapes to one
     // service): `x-authz-status: 401` answers that status with the deny
     // body, `x-authz-header: name: value` adds a header to the answer.
-    let extra = check.header_values("x-authz-header").into_iter().flat_map(|h| h.split(" | ")).filter_map(|h| {
-        h.split_once(':')
-            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-    }).collect::<Vec<_>>();
+    let extra = check
+        .header_values("x-authz-header")
+        .into_iter()
+        .flat_map(|h| h.split(" | "))
+        .filter_map(|h| {
+            h.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        })
+        .collect::<Vec<_>>();
     if let Some(status) = check.header("x-authz-status").and_then(|s| s.parse().ok()) {
         let mut headers = rules.deny_headers.clone();
         headers.extend(extra);

@@ -198,7 +198,11 @@ impl Twin {
         };
         // Both sides see the same authority (curl's would name the port).
         let mut req = req.clone();
-        if !req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        if !req
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+        {
             req = req.header("host", "localhost");
         }
         let raw = req.header(TAG, &tag).send(port, proto);
@@ -293,8 +297,10 @@ impl Twin {
         let mut status_listed = false;
         if n.status != t.status {
             let (a, b) = (n.status, t.status);
-            status_listed =
-                listed(&|d| matches!(d, Diff::Status(x, y) if (*x, *y) == (a, b)), &mut used);
+            status_listed = listed(
+                &|d| matches!(d, Diff::Status(x, y) if (*x, *y) == (a, b)),
+                &mut used,
+            );
             if !status_listed {
                 problems.push(format!("status {a} / {b}"));
             }
@@ -302,10 +308,12 @@ impl Twin {
         match (&n.upstream, &t.upstream) {
             (None, None) => {}
             (Some((nm, np, nh)), Some((tm, tp, th))) => {
-                if (nm, np) != (tm, tp) && !listed(&|d| matches!(d, Diff::UpstreamPath), &mut used) {
+                if (nm, np) != (tm, tp) && !listed(&|d| matches!(d, Diff::UpstreamPath), &mut used)
+                {
                     problems.push(format!("upstream request {nm} {np} / {tm} {tp}"));
                 }
-                let names: std::collections::BTreeSet<&String> = nh.keys().chain(th.keys()).collect();
+                let names: std::collections::BTreeSet<&String> =
+                    nh.keys().chain(th.keys()).collect();
                 for name in names {
                     let (a, b) = (nh.get(name), th.get(name));
                     if a == b {
@@ -318,7 +326,10 @@ impl Twin {
                         .any(|(d, _)| matches!(d, Diff::Unstable(h) if h == name));
                     if !added
                         && !unstable
-                        && !listed(&|d| matches!(d, Diff::UpstreamHeader(h) if h == name), &mut used)
+                        && !listed(
+                            &|d| matches!(d, Diff::UpstreamHeader(h) if h == name),
+                            &mut used,
+                        )
                     {
                         problems.push(format!("upstream {name}: {a:?} / {b:?}"));
                     }
@@ -342,7 +353,11 @@ impl Twin {
             }
         }
         let local = n.upstream.is_none() && t.upstream.is_none();
-        if self.bodies && local && n.body != t.body && !listed(&|d| matches!(d, Diff::Body), &mut used) {
+        if self.bodies
+            && local
+            && n.body != t.body
+            && !listed(&|d| matches!(d, Diff::Body), &mut used)
+        {
             problems.push(format!("body {:?} / {:?}", n.body, t.body));
         }
         for ((d, row), used) in case.listed.iter().zip(used) {
@@ -355,8 +370,8 @@ impl Twin {
 
     /// Every row a run declares is in the README's table and names this test.
     fn check_readme(&self, cases: &[Case]) -> Vec<String> {
-        let readme = std::fs::read_to_string(crate::repo_root().join("README.md"))
-            .expect("README.md");
+        let readme =
+            std::fs::read_to_string(crate::repo_root().join("README.md")).expect("README.md");
         let table: Vec<&str> = readme
             .split("## Differences from Envoy's native filters")
             .nth(1)
@@ -372,7 +387,11 @@ impl Twin {
             .chain(self.declared.iter().copied())
             .collect::<std::collections::BTreeSet<&str>>();
         rows.into_iter()
-            .filter(|row| !table.iter().any(|l| l.contains(row) && l.contains(&self.test)))
+            .filter(|row| {
+                !table
+                    .iter()
+                    .any(|l| l.contains(row) && l.contains(&self.test))
+            })
             .map(|row| {
                 format!(
                     "- no row of the README's differences table contains {row:?} and names {}",

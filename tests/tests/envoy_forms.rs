@@ -10,9 +10,9 @@ use std::sync::OnceLock;
 use tollgate_tests::bootstrap::Bootstrap;
 use tollgate_tests::client::{Proto, Request};
 use tollgate_tests::echo::EchoServer;
-use tollgate_tests::twin::{Case, Diff, Twin};
 use tollgate_tests::envoy::Envoy;
 use tollgate_tests::rls::RateLimitService;
+use tollgate_tests::twin::{Case, Diff, Twin};
 
 const ISS: &str = "https://issuer.test";
 const AUD: &str = "api.test";
@@ -100,13 +100,47 @@ fn jwt_authn_forms_behave_as_envoys_jwt_authn() {
     .watch(&["www-authenticate"])
     .tollgate_adds("x-tollgate-identity", IDENTITY);
     let paths = [
-        "/health", "/health/x", "/exact", "/exact/x", "/re/12", "/re/12?a=b", "/re/1a",
-        "/q?open", "/q?open=1&x", "/q?opened", "/q", "/hdr", "/case/x", "/CASE", "/any",
-        "/all", "/nest", "/opt", "/failed", "/aud", "/skew", "/other", "/slash/", "/slash",
-        "/slash/x", "/sep", "/sep/x", "/sepx", "/fwdnest", "/twice", "/open",
+        "/health",
+        "/health/x",
+        "/exact",
+        "/exact/x",
+        "/re/12",
+        "/re/12?a=b",
+        "/re/1a",
+        "/q?open",
+        "/q?open=1&x",
+        "/q?opened",
+        "/q",
+        "/hdr",
+        "/case/x",
+        "/CASE",
+        "/any",
+        "/all",
+        "/nest",
+        "/opt",
+        "/failed",
+        "/aud",
+        "/skew",
+        "/other",
+        "/slash/",
+        "/slash",
+        "/slash/x",
+        "/sep",
+        "/sep/x",
+        "/sepx",
+        "/fwdnest",
+        "/twice",
+        "/open",
     ];
     let tokens = [
-        "", "rs256", "es256", "expired", "expired_30s", "wrong_iss", "wrong_aud", "garbage",
+        "",
+        "rs256",
+        "es256",
+        "expired",
+        "expired_30s",
+        "wrong_iss",
+        "wrong_aud",
+        "garbage",
     ];
     // Which (path, token) Envoy refuses is what this test finds out; the
     // challenge differs on every refusal (listed), so the cases are built
@@ -145,7 +179,10 @@ fn jwt_authn_forms_behave_as_envoys_jwt_authn() {
     let seen = twin.run(&cases);
     assert_eq!(seen.len(), paths.len() * tokens.len());
     let refused = seen.iter().filter(|(n, _)| n.status != 200).count();
-    assert!(refused > 50 && refused < seen.len() - 50, "{refused} refused");
+    assert!(
+        refused > 50 && refused < seen.len() - 50,
+        "{refused} refused"
+    );
 }
 
 /// `max` per minute per `api_key` (the first descriptor).

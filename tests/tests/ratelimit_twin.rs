@@ -76,9 +76,7 @@ const PLAN: [(f64, usize); 11] = [
 /// with the plan's bucket and Envoy's `x-ratelimit-*` headers on: the same
 /// JSON configures both sides.
 fn config(token_bucket: &Value) -> Value {
-    let percent = |key: &str| {
-        json!({"runtime_key": key, "default_value": {"numerator": 100, "denominator": "HUNDRED"}})
-    };
+    let percent = |key: &str| json!({"runtime_key": key, "default_value": {"numerator": 100, "denominator": "HUNDRED"}});
     json!({
         "stat_prefix": "http_local_rate_limiter",
         "token_bucket": token_bucket,
@@ -93,8 +91,9 @@ fn config(token_bucket: &Value) -> Value {
 
 fn native_filter(config: &Value) -> Value {
     let mut typed = config.clone();
-    typed["@type"] =
-        json!("type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit");
+    typed["@type"] = json!(
+        "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+    );
     json!({"name": "envoy.filters.http.local_ratelimit", "typed_config": typed})
 }
 
@@ -102,8 +101,16 @@ fn native_filter(config: &Value) -> Value {
 fn start(test: &str, config: &Value) -> Twin {
     Twin::start(
         test,
-        |port| Bootstrap::new(port).concurrency(2).filter(native_filter(config)),
-        |port| Bootstrap::new(port).concurrency(2).wasm("ratelimit", config),
+        |port| {
+            Bootstrap::new(port)
+                .concurrency(2)
+                .filter(native_filter(config))
+        },
+        |port| {
+            Bootstrap::new(port)
+                .concurrency(2)
+                .wasm("ratelimit", config)
+        },
     )
     .watch(&WATCHED)
 }
@@ -161,7 +168,10 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
             .iter()
             .enumerate()
             .map(|(k, (n, t, _))| {
-                format!("  {k:2} native {} {:?}\n     tollgate {} {:?}\n", n.status, n.response, t.status, t.response)
+                format!(
+                    "  {k:2} native {} {:?}\n     tollgate {} {:?}\n",
+                    n.status, n.response, t.status, t.response
+                )
             })
             .collect();
         eprintln!("{name}:\n{table}");
@@ -189,20 +199,36 @@ fn local_ratelimit_twin_statuses_and_headers_request_for_request() {
         // exactly the refused ones.
         let statuses: Vec<u16> = lines.iter().map(|(n, _, _)| n.status).collect();
         assert_eq!(statuses[..4], [200, 200, 200, 429], "{name}");
-        assert!(statuses[4..9].contains(&200), "{name}: no refill before the second burst");
-        assert!(statuses[13..].contains(&200), "{name}: no refill after the second burst");
-        assert!(statuses.iter().filter(|&&s| s == 429).count() >= 4, "{name}");
+        assert!(
+            statuses[4..9].contains(&200),
+            "{name}: no refill before the second burst"
+        );
+        assert!(
+            statuses[13..].contains(&200),
+            "{name}: no refill after the second burst"
+        );
+        assert!(
+            statuses.iter().filter(|&&s| s == 429).count() >= 4,
+            "{name}"
+        );
         for (n, _, _) in lines {
             let marked = n.raw.header("x-local-rate-limit") == Some("true");
             assert_eq!(marked, n.status == 429, "{name}");
         }
         // Limited requests never reached the upstream, on either side.
         let admitted = statuses.iter().filter(|&&s| s == 200).count();
-        assert_eq!(twin.echo.received_under(&format!("/{name}/")).len(), 2 * admitted, "{name}");
+        assert_eq!(
+            twin.echo.received_under(&format!("/{name}/")).len(),
+            2 * admitted,
+            "{name}"
+        );
         // Both workers of each Envoy served connections (else this proves
         // nothing about buckets shared across workers).
         let per_worker = connections_per_worker(twin);
-        assert!(per_worker.iter().all(|&n| n > 0), "{name}: connections per worker: {per_worker:?}");
+        assert!(
+            per_worker.iter().all(|&n| n > 0),
+            "{name}: connections per worker: {per_worker:?}"
+        );
     }
     // The expected sequence of the scaled example (a token a
     // second), so that agreeing on something else cannot pass.
@@ -277,22 +303,35 @@ const HEADERS_DEFAULT: &str = "`enable_x_ratelimit_headers` defaults to `OFF`";
 #[test]
 fn documented_local_ratelimit_example_twin() {
     let test = "ratelimit_twin::documented_local_ratelimit_example_twin";
-    let mut documented = config(&json!({"max_tokens": 10000, "tokens_per_fill": 1000, "fill_interval": "1s"}));
+    let mut documented =
+        config(&json!({"max_tokens": 10000, "tokens_per_fill": 1000, "fill_interval": "1s"}));
     if let Some(o) = documented.as_object_mut() {
         o.remove("enable_x_ratelimit_headers");
     }
     let twin = start(test, &documented);
     let listed = |c: Case| {
-        ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]
-            .into_iter()
-            .fold(c, |c, h| c.listed(Diff::Response(h), HEADERS_DEFAULT))
+        [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+        ]
+        .into_iter()
+        .fold(c, |c, h| c.listed(Diff::Response(h), HEADERS_DEFAULT))
     };
     let mut cases = vec![];
-    for (i, path) in ["/", "/a", "/a/b?c=d", "/%41", "/x?y"].into_iter().enumerate() {
-        for (j, method) in ["GET", "POST", "PUT", "DELETE", "OPTIONS"].into_iter().enumerate() {
+    for (i, path) in ["/", "/a", "/a/b?c=d", "/%41", "/x?y"]
+        .into_iter()
+        .enumerate()
+    {
+        for (j, method) in ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+            .into_iter()
+            .enumerate()
+        {
             let mut case = Case::new(
                 &format!("{method} {path}"),
-                Request::get(path).method(method).header("x-local-rate-limit", "client"),
+                Request::get(path)
+                    .method(method)
+                    .header("x-local-rate-limit", "client"),
             );
             if (i + j) % 2 == 1 {
                 case = case.h2();
@@ -301,7 +340,10 @@ fn documented_local_ratelimit_example_twin() {
         }
     }
     let seen = twin.run(&cases);
-    assert!(seen.iter().all(|(n, _)| n.status == 200), "nothing is limited");
+    assert!(
+        seen.iter().all(|(n, _)| n.status == 200),
+        "nothing is limited"
+    );
 }
 
 /// `status` (and the documented fields) on a bucket of 2 that
@@ -316,10 +358,19 @@ fn limited_status_twin() {
     c["status"] = json!({"code": 503});
     let twin = Twin::start(
         test,
-        |port| Bootstrap::new(port).concurrency(2).filter(native_filter(&c)),
+        |port| {
+            Bootstrap::new(port)
+                .concurrency(2)
+                .filter(native_filter(&c))
+        },
         |port| Bootstrap::new(port).concurrency(2).wasm("ratelimit", &c),
     )
-    .watch(&["x-ratelimit-limit", "x-ratelimit-remaining", "x-envoy-ratelimited", "x-local-rate-limit"]);
+    .watch(&[
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-envoy-ratelimited",
+        "x-local-rate-limit",
+    ]);
     let cases: Vec<Case> = (0..26)
         .map(|i| {
             let r = Request::get(&format!("/s/{i}?q={i}")).header("x-local-rate-limit", "client");

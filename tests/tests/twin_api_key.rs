@@ -66,7 +66,9 @@ fn shapes(hide: bool) -> Vec<Case> {
     let h = |shape: &str, headers: &[(&str, &str)]| {
         Case::new(
             shape,
-            headers.iter().fold(get("/p?x=1"), |r, (n, v)| r.header(n, v)),
+            headers
+                .iter()
+                .fold(get("/p?x=1"), |r, (n, v)| r.header(n, v)),
         )
     };
     let q = |shape: &str, path: &str| Case::new(shape, get(path));
@@ -87,10 +89,22 @@ fn shapes(hide: bool) -> Vec<Case> {
         denied(h("header, empty value", &[("x-api-key", "")])),
         h("header name in upper case", &[("X-API-KEY", "key-b")]),
         denied(h("key in other case", &[("x-api-key", "KEY-A")])),
-        h("header with Bearer prefix", &[("x-api-key", "Bearer key-a")]),
-        h("authorization: Bearer", &[("authorization", "Bearer key-b")]),
-        denied(h("authorization: bearer (lower case)", &[("authorization", "bearer key-b")])),
-        denied(h("authorization: Basic", &[("authorization", "Basic a2V5LWE6")])),
+        h(
+            "header with Bearer prefix",
+            &[("x-api-key", "Bearer key-a")],
+        ),
+        h(
+            "authorization: Bearer",
+            &[("authorization", "Bearer key-b")],
+        ),
+        denied(h(
+            "authorization: bearer (lower case)",
+            &[("authorization", "bearer key-b")],
+        )),
+        denied(h(
+            "authorization: Basic",
+            &[("authorization", "Basic a2V5LWE6")],
+        )),
         h(
             "repeated header, two good keys",
             &[("x-api-key", "key-a"), ("x-api-key", "key-b")],
@@ -108,13 +122,23 @@ fn shapes(hide: bool) -> Vec<Case> {
         denied(q("query, empty key", "/p?api_key=")),
         q("query, key twice", "/p?api_key=key-b&api_key=key-a"),
         reordered(q("query among others", "/p?a=1&api_key=key-a&b=2&a=3")),
-        reordered(q("query among others, encoded", "/p?b=%41+c&api_key=key-b&a")),
+        reordered(q(
+            "query among others, encoded",
+            "/p?b=%41+c&api_key=key-b&a",
+        )),
         q("query among others, in order", "/p?a=1&b=2&api_key=key-b"),
         denied(q("query name in other case", "/p?API_KEY=key-a")),
         q("query name encoded", "/p?api%5Fkey=key-a"),
-        denied(q("query without value then good", "/p?api_key&api_key=key-b")),
+        denied(q(
+            "query without value then good",
+            "/p?api_key&api_key=key-b",
+        )),
         h("cookie, good key", &[("cookie", "api_key=key-a")]),
-        h("cookie among others", &[("cookie", "x=1; api_key=key-b; y=2")]).h2(),
+        h(
+            "cookie among others",
+            &[("cookie", "x=1; api_key=key-b; y=2")],
+        )
+        .h2(),
         denied(h("cookie, unknown key", &[("cookie", "api_key=nope")])),
         h(
             "two cookie headers",
@@ -147,9 +171,15 @@ fn shapes(hide: bool) -> Vec<Case> {
             "spoofed forwarding header with a good key",
             &[("x-api-key", "key-a"), ("x-client-id", "root")],
         ),
-        denied(h("spoofed forwarding header, no key", &[("x-client-id", "root")])),
+        denied(h(
+            "spoofed forwarding header, no key",
+            &[("x-client-id", "root")],
+        )),
         h("key with surrounding spaces", &[("x-api-key", "  key-a  ")]),
-        denied(h("Bearer and two spaces", &[("x-api-key", "Bearer  key-a")])),
+        denied(h(
+            "Bearer and two spaces",
+            &[("x-api-key", "Bearer  key-a")],
+        )),
         denied(h("Bearer in upper case", &[("x-api-key", "BEARER key-a")])),
         h("odd key in header", &[("x-api-key", "k y+%/=")]),
     ]
@@ -157,18 +187,27 @@ fn shapes(hide: bool) -> Vec<Case> {
 
 #[test]
 fn api_key_auth_twin_hiding_credentials() {
-    let twin = twin("twin_api_key::api_key_auth_twin_hiding_credentials", api_key_auth(true));
+    let twin = twin(
+        "twin_api_key::api_key_auth_twin_hiding_credentials",
+        api_key_auth(true),
+    );
     let cases = shapes(true);
     assert!(cases.len() >= 25);
     let seen = twin.run(&cases);
     // Not agreement on nothing: keys were accepted and refused.
     let statuses: Vec<u16> = seen.iter().map(|(n, _)| n.status).collect();
-    assert!(statuses.contains(&200) && statuses.contains(&401), "{statuses:?}");
+    assert!(
+        statuses.contains(&200) && statuses.contains(&401),
+        "{statuses:?}"
+    );
 }
 
 #[test]
 fn api_key_auth_twin_keeping_credentials() {
-    let twin = twin("twin_api_key::api_key_auth_twin_keeping_credentials", api_key_auth(false));
+    let twin = twin(
+        "twin_api_key::api_key_auth_twin_keeping_credentials",
+        api_key_auth(false),
+    );
     let cases = shapes(false);
     let seen = twin.run(&cases);
     let forwarded = seen

@@ -53,7 +53,8 @@ fn twin(test: &str, authentication_header: Option<&str>) -> Twin {
     }
     let mut native_basic = basic.clone();
     native_basic["users"] = json!({"inline_string": native});
-    native_basic["@type"] = json!("type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth");
+    native_basic["@type"] =
+        json!("type.googleapis.com/envoy.extensions.filters.http.basic_auth.v3.BasicAuth");
     Twin::start(
         test,
         |port| {
@@ -96,18 +97,39 @@ fn shapes(header: &'static str) -> Vec<Case> {
         auth("good", &[&good]),
         auth("good, HTTP/2", &[&good]).h2(),
         denied(auth("wrong password", &[&basic_auth("alice", "wonder")])),
-        denied(auth("unknown user", &[&basic_auth("mallory", "wonderland")])),
-        denied(auth("user in other case", &[&basic_auth("Alice", "wonderland")])),
+        denied(auth(
+            "unknown user",
+            &[&basic_auth("mallory", "wonderland")],
+        )),
+        denied(auth(
+            "user in other case",
+            &[&basic_auth("Alice", "wonderland")],
+        )),
         auth("password with colons", &[&basic_auth("bob", "pa:ss:word")]),
         denied(auth("password cut at a colon", &[&basic_auth("bob", "pa")])),
         auth("empty password", &[&basic_auth("carol", "")]),
         auth("long password", &[&basic_auth("dave", &"p".repeat(250))]),
         auth("non-ASCII user", &[&basic_auth("émile", "mot de passe")]),
-        rfc(auth("scheme in lower case", &[&good.replacen("Basic", "basic", 1)])),
-        rfc(auth("scheme in upper case", &[&good.replacen("Basic", "BASIC", 1)])),
-        rfc(auth("two spaces after the scheme", &[&good.replacen(' ', "  ", 1)])),
-        denied(auth("no space after the scheme", &[&good.replacen(' ', "", 1)])),
-        denied(auth("Bearer scheme", &[&good.replacen("Basic", "Bearer", 1)])),
+        rfc(auth(
+            "scheme in lower case",
+            &[&good.replacen("Basic", "basic", 1)],
+        )),
+        rfc(auth(
+            "scheme in upper case",
+            &[&good.replacen("Basic", "BASIC", 1)],
+        )),
+        rfc(auth(
+            "two spaces after the scheme",
+            &[&good.replacen(' ', "  ", 1)],
+        )),
+        denied(auth(
+            "no space after the scheme",
+            &[&good.replacen(' ', "", 1)],
+        )),
+        denied(auth(
+            "Bearer scheme",
+            &[&good.replacen("Basic", "Bearer", 1)],
+        )),
         denied(auth("scheme only", &["Basic"])),
         denied(auth("scheme and a space", &["Basic "])),
         denied(auth("empty header", &[""])),
@@ -118,14 +140,26 @@ fn shapes(header: &'static str) -> Vec<Case> {
             .listed(Diff::Status(200, 401), PADDING)
             .listed(Diff::Response("www-authenticate"), PADDING),
         denied(auth("base64 with extra padding", &[&format!("{good}==")])),
-        denied(auth("trailing text after the credentials", &[&format!("{good} x")])),
+        denied(auth(
+            "trailing text after the credentials",
+            &[&format!("{good} x")],
+        )),
         // Envoy and the host join a repeated Authorization (refused) but
         // hand over the first value of another header.
         match header {
-            "authorization" => denied(auth("repeated header, good then bad", &[&good, &basic_auth("alice", "x")])),
-            _ => auth("repeated header, good then bad", &[&good, &basic_auth("alice", "x")]),
+            "authorization" => denied(auth(
+                "repeated header, good then bad",
+                &[&good, &basic_auth("alice", "x")],
+            )),
+            _ => auth(
+                "repeated header, good then bad",
+                &[&good, &basic_auth("alice", "x")],
+            ),
         },
-        denied(auth("repeated header, bad then good", &[&basic_auth("alice", "x"), &good])),
+        denied(auth(
+            "repeated header, bad then good",
+            &[&basic_auth("alice", "x"), &good],
+        )),
         Case::new(
             "spoofed username header",
             Request::get("/b")
@@ -136,7 +170,10 @@ fn shapes(header: &'static str) -> Vec<Case> {
             "spoofed username header, no credentials",
             Request::get("/b").header("x-user", "root"),
         )),
-        denied(auth("huge header", &[&b(&format!("alice:{}", "x".repeat(20000)))])),
+        denied(auth(
+            "huge header",
+            &[&b(&format!("alice:{}", "x".repeat(20000)))],
+        )),
         denied(auth("not UTF-8 after decoding", &["Basic /w=="])),
     ]
 }
@@ -148,7 +185,10 @@ fn basic_auth_twin() {
     assert!(cases.len() >= 25);
     let seen = twin.run(&cases);
     let statuses: Vec<u16> = seen.iter().map(|(n, _)| n.status).collect();
-    assert!(statuses.contains(&200) && statuses.contains(&401), "{statuses:?}");
+    assert!(
+        statuses.contains(&200) && statuses.contains(&401),
+        "{statuses:?}"
+    );
 }
 
 /// `authentication_header`: the same shapes with the credentials in
@@ -169,5 +209,8 @@ fn basic_auth_twin_with_authentication_header() {
     );
     let seen = twin.run(&cases);
     let statuses: Vec<u16> = seen.iter().map(|(n, _)| n.status).collect();
-    assert!(statuses.contains(&200) && statuses.contains(&401), "{statuses:?}");
+    assert!(
+        statuses.contains(&200) && statuses.contains(&401),
+        "{statuses:?}"
+    );
 }

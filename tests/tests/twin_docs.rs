@@ -22,12 +22,18 @@ const MINT: &str = include_str!("auth_jwt_mint.py");
 
 fn native(name: &str, ty: &str, config: &Value) -> Value {
     let mut typed = config.clone();
-    typed["@type"] = json!(format!("type.googleapis.com/envoy.extensions.filters.http.{ty}"));
+    typed["@type"] = json!(format!(
+        "type.googleapis.com/envoy.extensions.filters.http.{ty}"
+    ));
     json!({"name": name, "typed_config": typed})
 }
 
 fn headers(shape: &str, path: &str, hs: &[(&str, &str)]) -> Case {
-    Case::new(shape, hs.iter().fold(Request::get(path), |r, (n, v)| r.header(n, v)))
+    Case::new(
+        shape,
+        hs.iter()
+            .fold(Request::get(path), |r, (n, v)| r.header(n, v)),
+    )
 }
 
 /// api-key-auth-filter.yaml: the filter's own block (its per-route
@@ -44,8 +50,10 @@ fn documented_api_key_auth_example_twin() {
         "twin_docs::documented_api_key_auth_example_twin",
         |port| Bootstrap::new(port).filter(n),
         |port| {
-            Bootstrap::new(port)
-                .wasm("auth", &json!({"api_key": config, "default_requires": {"api_key": {}}}))
+            Bootstrap::new(port).wasm(
+                "auth",
+                &json!({"api_key": config, "default_requires": {"api_key": {}}}),
+            )
         },
     )
     .watch(&["www-authenticate"])
@@ -54,16 +62,38 @@ fn documented_api_key_auth_example_twin() {
     let denied = |c: Case| c.listed(Diff::Response("www-authenticate"), CHALLENGE);
     let mut cases = vec![denied(headers("no key", "/", &[]))];
     for (i, value) in [
-        "one_key", "another_key", "Bearer one_key", "Bearer another_key", "one_key ",
-        "ONE_KEY", "bearer one_key", "Basic b25lX2tleTo=", "one", "one_key,another_key",
-        "Bearer", "Bearer ", "", "x one_key", "Bearer  one_key",
+        "one_key",
+        "another_key",
+        "Bearer one_key",
+        "Bearer another_key",
+        "one_key ",
+        "ONE_KEY",
+        "bearer one_key",
+        "Basic b25lX2tleTo=",
+        "one",
+        "one_key,another_key",
+        "Bearer",
+        "Bearer ",
+        "",
+        "x one_key",
+        "Bearer  one_key",
     ]
     .into_iter()
     .enumerate()
     {
-        let ok = ["one_key", "another_key", "Bearer one_key", "Bearer another_key", "one_key "]
-            .contains(&value);
-        let c = headers(&format!("authorization: {value:?}"), "/a", &[("authorization", value)]);
+        let ok = [
+            "one_key",
+            "another_key",
+            "Bearer one_key",
+            "Bearer another_key",
+            "one_key ",
+        ]
+        .contains(&value);
+        let c = headers(
+            &format!("authorization: {value:?}"),
+            "/a",
+            &[("authorization", value)],
+        );
         let c = if i % 2 == 1 { c.h2() } else { c };
         cases.push(if ok { c } else { denied(c) });
     }
@@ -72,12 +102,32 @@ fn documented_api_key_auth_example_twin() {
     }
     // The host hands a module the first value, Envoy's filter all of them
     // joined: both refuse.
-    cases.push(denied(headers("repeated, good first", "/", &[("authorization", "one_key"), ("authorization", "x")])));
-    cases.push(denied(headers("repeated, bad first", "/", &[("authorization", "x"), ("authorization", "one_key")])));
-    cases.push(denied(headers("cookie", "/", &[("cookie", "Authorization=one_key")])));
+    cases.push(denied(headers(
+        "repeated, good first",
+        "/",
+        &[("authorization", "one_key"), ("authorization", "x")],
+    )));
+    cases.push(denied(headers(
+        "repeated, bad first",
+        "/",
+        &[("authorization", "x"), ("authorization", "one_key")],
+    )));
+    cases.push(denied(headers(
+        "cookie",
+        "/",
+        &[("cookie", "Authorization=one_key")],
+    )));
     cases.push(headers("upper-case name", "/", &[("AUTHORIZATION", "another_key")]).h2());
-    cases.push(headers("long path", &format!("/{}", "p".repeat(3000)), &[("authorization", "one_key")]));
-    cases.push(denied(headers("x-api-key is not a source", "/", &[("x-api-key", "one_key")])));
+    cases.push(headers(
+        "long path",
+        &format!("/{}", "p".repeat(3000)),
+        &[("authorization", "one_key")],
+    ));
+    cases.push(denied(headers(
+        "x-api-key is not a source",
+        "/",
+        &[("x-api-key", "one_key")],
+    )));
     cases.push(headers("POST", "/", &[("authorization", "one_key")]));
     assert!(cases.len() >= 25);
     let seen = twin.run(&cases);
@@ -90,12 +140,23 @@ fn documented_api_key_auth_example_twin() {
 fn documented_basic_auth_example_twin() {
     let bin = tollgate_tests::tools::ensure("htpasswd", "apache2-utils");
     let line = |u: &str, p: &str| {
-        let out = Command::new(&bin).args(["-bns", u, p]).output().expect("htpasswd");
+        let out = Command::new(&bin)
+            .args(["-bns", u, p])
+            .output()
+            .expect("htpasswd");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    let users = format!("{}\n{}", line("user1", "password1"), line("user2", "password2"));
+    let users = format!(
+        "{}\n{}",
+        line("user1", "password1"),
+        line("user2", "password2")
+    );
     let config = json!({"users": {"inline_string": users}});
-    let n = native("envoy.filters.http.basic_auth", "basic_auth.v3.BasicAuth", &config);
+    let n = native(
+        "envoy.filters.http.basic_auth",
+        "basic_auth.v3.BasicAuth",
+        &config,
+    );
     // Tollgate's lockout (10 failures from one address: 429, a listed
     // difference pinned by auth::lockout_*) would answer every later shape
     // from this one client; raised here, and declared.
@@ -104,7 +165,12 @@ fn documented_basic_auth_example_twin() {
     let twin = Twin::start(
         "twin_docs::documented_basic_auth_example_twin",
         |port| Bootstrap::new(port).filter(n),
-        |port| Bootstrap::new(port).wasm("auth", &json!({"basic": tollgate, "default_requires": {"basic": {}}})),
+        |port| {
+            Bootstrap::new(port).wasm(
+                "auth",
+                &json!({"basic": tollgate, "default_requires": {"basic": {}}}),
+            )
+        },
     )
     .watch(&["www-authenticate"])
     .tollgate_adds("x-tollgate-identity", IDENTITY)
@@ -113,27 +179,59 @@ fn documented_basic_auth_example_twin() {
     let denied = |c: Case| c.listed(Diff::Response("www-authenticate"), CHALLENGE);
     let mut cases = vec![denied(headers("none", "/", &[]))];
     for (i, (u, p, ok)) in [
-        ("user1", "password1", true), ("user2", "password2", true), ("user1", "password2", false),
-        ("user2", "password1", false), ("user3", "password1", false), ("user1", "", false),
-        ("", "password1", false), ("user1", "password1 ", false), ("USER1", "password1", false),
-        ("user1", "PASSWORD1", false), ("user1:x", "password1", false), ("user2", "password2\u{e9}", false),
-        ("user1", "password1:", false), (" user1", "password1", false), ("user1", &"p".repeat(5000), false),
+        ("user1", "password1", true),
+        ("user2", "password2", true),
+        ("user1", "password2", false),
+        ("user2", "password1", false),
+        ("user3", "password1", false),
+        ("user1", "", false),
+        ("", "password1", false),
+        ("user1", "password1 ", false),
+        ("USER1", "password1", false),
+        ("user1", "PASSWORD1", false),
+        ("user1:x", "password1", false),
+        ("user2", "password2\u{e9}", false),
+        ("user1", "password1:", false),
+        (" user1", "password1", false),
+        ("user1", &"p".repeat(5000), false),
     ]
     .into_iter()
     .enumerate()
     {
-        let c = headers(&format!("{u:?}:{p:.20?}"), "/", &[("authorization", &basic_auth(u, p))]);
+        let c = headers(
+            &format!("{u:?}:{p:.20?}"),
+            "/",
+            &[("authorization", &basic_auth(u, p))],
+        );
         let c = if i % 2 == 1 { c.h2() } else { c };
         cases.push(if ok { c } else { denied(c) });
     }
-    for value in ["Basic", "Basic ==", "Digest x", "Bearer dXNlcjE6cGFzc3dvcmQx", "dXNlcjE6cGFzc3dvcmQx",
-                  "Basic dXNlcjE6cGFzc3dvcmQx,Basic eA==", "Basic dXNlcjE6cGFzc3dvcmQx\t",
-                  "Basic dXNlcjE6cGFzc3dvcmQx."] {
+    for value in [
+        "Basic",
+        "Basic ==",
+        "Digest x",
+        "Bearer dXNlcjE6cGFzc3dvcmQx",
+        "dXNlcjE6cGFzc3dvcmQx",
+        "Basic dXNlcjE6cGFzc3dvcmQx,Basic eA==",
+        "Basic dXNlcjE6cGFzc3dvcmQx\t",
+        "Basic dXNlcjE6cGFzc3dvcmQx.",
+    ] {
         let ok = value == "Basic dXNlcjE6cGFzc3dvcmQx\t";
-        let c = headers(&format!("authorization {value:?}"), "/", &[("authorization", value)]);
+        let c = headers(
+            &format!("authorization {value:?}"),
+            "/",
+            &[("authorization", value)],
+        );
         cases.push(if ok { c } else { denied(c) });
     }
-    cases.push(headers("cookie does not count, header does", "/", &[("cookie", "a=b"), ("authorization", &basic_auth("user2", "password2"))]));
+    cases.push(headers(
+        "cookie does not count, header does",
+        "/",
+        &[
+            ("cookie", "a=b"),
+            ("authorization", &basic_auth("user2", "password2")),
+        ],
+    ));
     assert!(cases.len() >= 25);
     let seen = twin.run(&cases);
     assert!(seen.iter().any(|(n, _)| n.status == 200));
@@ -165,13 +263,20 @@ fn documented_jwt_authn_example_twin() {
         .collect();
     for (label, rules) in [
         ("as written", json!([])),
-        ("with a rule", json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "provider_name1"}}])),
+        (
+            "with a rule",
+            json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "provider_name1"}}]),
+        ),
     ] {
         let mut config = json!({"providers": providers});
         if rules.as_array().is_some_and(|r| !r.is_empty()) {
             config["rules"] = rules.clone();
         }
-        let n = native("envoy.extensions.filters.http.jwt_authn", "jwt_authn.v3.JwtAuthentication", &config);
+        let n = native(
+            "envoy.extensions.filters.http.jwt_authn",
+            "jwt_authn.v3.JwtAuthentication",
+            &config,
+        );
         let jwks_cluster = cluster("example_jwks_cluster", jwks.port());
         let native_cluster = jwks_cluster.clone();
         let twin = Twin::start(
@@ -179,7 +284,10 @@ fn documented_jwt_authn_example_twin() {
             |port| Bootstrap::new(port).filter(n).cluster(native_cluster),
             |port| {
                 Bootstrap::new(port)
-                    .wasm("auth", &json!({"jwt": {"providers": providers}, "rules": rules}))
+                    .wasm(
+                        "auth",
+                        &json!({"jwt": {"providers": providers}, "rules": rules}),
+                    )
                     .cluster(jwks_cluster)
             },
         )
@@ -193,11 +301,23 @@ fn documented_jwt_authn_example_twin() {
         let mut cases = vec![denied(headers("no token", "/", &[]))];
         for (i, t) in tokens.iter().enumerate() {
             for (j, (where_, path, hs)) in [
-                ("bearer", "/".to_string(), vec![("authorization", format!("Bearer {t}"))]),
+                (
+                    "bearer",
+                    "/".to_string(),
+                    vec![("authorization", format!("Bearer {t}"))],
+                ),
                 ("access_token", format!("/?access_token={t}"), vec![]),
                 ("x-jwt header", "/".to_string(), vec![("x-jwt", t.clone())]),
-                ("cookie", "/".to_string(), vec![("cookie", format!("jwt={t}"))]),
-                ("bearer, lower case", "/".to_string(), vec![("authorization", format!("bearer {t}"))]),
+                (
+                    "cookie",
+                    "/".to_string(),
+                    vec![("cookie", format!("jwt={t}"))],
+                ),
+                (
+                    "bearer, lower case",
+                    "/".to_string(),
+                    vec![("authorization", format!("bearer {t}"))],
+                ),
             ]
             .into_iter()
             .enumerate()
@@ -218,7 +338,12 @@ fn documented_jwt_authn_example_twin() {
         assert!(cases.len() >= 25, "{label}");
         let seen = twin.run(&cases);
         let passed = seen.iter().filter(|(n, _)| n.status == 200).count();
-        assert_eq!(passed == seen.len(), !required, "{label}: {passed} of {} passed", seen.len());
+        assert_eq!(
+            passed == seen.len(),
+            !required,
+            "{label}: {passed} of {} passed",
+            seen.len()
+        );
     }
 }
 
@@ -233,7 +358,11 @@ fn documented_ext_authz_example_twin() {
         "failure_mode_allow": false,
         "include_peer_certificate": true
     });
-    let n = native("envoy.filters.http.ext_authz", "ext_authz.v3.ExtAuthz", &config);
+    let n = native(
+        "envoy.filters.http.ext_authz",
+        "ext_authz.v3.ExtAuthz",
+        &config,
+    );
     let c = authz.cluster("ext-authz");
     let nc = c.clone();
     let twin = Twin::start(
@@ -241,7 +370,10 @@ fn documented_ext_authz_example_twin() {
         |port| Bootstrap::new(port).filter(n).cluster(nc),
         |port| {
             Bootstrap::new(port)
-                .wasm("auth", &json!({"ext_authz": config, "default_requires": {"ext_authz": {}}}))
+                .wasm(
+                    "auth",
+                    &json!({"ext_authz": config, "default_requires": {"ext_authz": {}}}),
+                )
                 .cluster(c)
         },
     )
@@ -251,14 +383,38 @@ fn documented_ext_authz_example_twin() {
     let mut cases = vec![];
     for (i, (shape, hs)) in [
         ("nothing", vec![]),
-        ("allowed authorization", vec![("authorization", "Bearer good")]),
+        (
+            "allowed authorization",
+            vec![("authorization", "Bearer good")],
+        ),
         ("other authorization", vec![("authorization", "Bearer bad")]),
-        ("x-allow is not forwarded without allowed_headers", vec![("x-allow", "yes")]),
-        ("authorization repeated", vec![("authorization", "Bearer good"), ("authorization", "x")]),
-        ("allowed, status 401 asked", vec![("authorization", "Bearer good"), ("x-authz-status", "401")]),
-        ("cookie", vec![("cookie", "a=1"), ("authorization", "Bearer good")]),
-        ("long authorization", vec![("authorization", "Bearer good"), ("x-long", &*"l".repeat(5000))]),
-        ("authorization, name in upper case", vec![("AUTHORIZATION", "Bearer good")]),
+        (
+            "x-allow is not forwarded without allowed_headers",
+            vec![("x-allow", "yes")],
+        ),
+        (
+            "authorization repeated",
+            vec![("authorization", "Bearer good"), ("authorization", "x")],
+        ),
+        (
+            "allowed, status 401 asked",
+            vec![("authorization", "Bearer good"), ("x-authz-status", "401")],
+        ),
+        (
+            "cookie",
+            vec![("cookie", "a=1"), ("authorization", "Bearer good")],
+        ),
+        (
+            "long authorization",
+            vec![
+                ("authorization", "Bearer good"),
+                ("x-long", &*"l".repeat(5000)),
+            ],
+        ),
+        (
+            "authorization, name in upper case",
+            vec![("AUTHORIZATION", "Bearer good")],
+        ),
     ]
     .into_iter()
     .enumerate()

@@ -92,39 +92,140 @@ fn shapes() -> Vec<Case> {
         get("allowed, HTTP/2", "/e", &[allow]).h2(),
         get("x-allow in other case", "/e", &[("X-Allow", "yes")]),
         get("x-allow value in other case", "/e", &[("x-allow", "YES")]),
-        get("x-allow repeated", "/e", &[("x-allow", "no"), ("x-allow", "yes")]),
+        get(
+            "x-allow repeated",
+            "/e",
+            &[("x-allow", "no"), ("x-allow", "yes")],
+        ),
         get("x-allow empty", "/e", &[("x-allow", "")]),
         get("path and query", "/e/a/b?x=1&y=%20", &[allow]),
         get("odd path encoding", "/e/%2e%2E/%41?%zz", &[allow]),
         get("root path", "/", &[allow]),
-        Case::new("POST with a body", Request::get("/e").method("POST").header("x-allow", "yes").body(b"hello")),
-        Case::new("DELETE", Request::get("/e").method("DELETE").header("x-allow", "yes")),
-        get("allowed headers forwarded", "/e", &[allow, ("x-pass-a", "1"), ("x-pass-b", "2"), ("x-other", "3")]),
-        get("allowed header repeated", "/e", &[allow, ("x-pass-a", "1"), ("x-pass-a", "2")]),
+        Case::new(
+            "POST with a body",
+            Request::get("/e")
+                .method("POST")
+                .header("x-allow", "yes")
+                .body(b"hello"),
+        ),
+        Case::new(
+            "DELETE",
+            Request::get("/e").method("DELETE").header("x-allow", "yes"),
+        ),
+        get(
+            "allowed headers forwarded",
+            "/e",
+            &[
+                allow,
+                ("x-pass-a", "1"),
+                ("x-pass-b", "2"),
+                ("x-other", "3"),
+            ],
+        ),
+        get(
+            "allowed header repeated",
+            "/e",
+            &[allow, ("x-pass-a", "1"), ("x-pass-a", "2")],
+        ),
         get("allowed header empty", "/e", &[allow, ("x-pass-a", "")]),
-        get("authorization always forwarded", "/e", &[allow, ("authorization", "Bearer t")]),
-        get("cookie forwarded", "/e", &[allow, ("cookie", "a=1"), ("cookie", "b=2")]),
-        get("service adds an upstream header", "/e", &[allow, say("x-user: alice")]),
-        get("service replaces a client's header", "/e", &[allow, say("x-user: alice"), ("x-user", "mallory")]),
-        get("service header not allowed upstream", "/e", &[allow, say("x-secret: s")]),
-        get("two upstream headers", "/e", &[allow, say("x-up-a: 1 | x-up-b: 2")]),
-        get("upstream header repeated", "/e", &[allow, say("x-up-a: 1 | x-up-a: 2")]),
-        get("upstream header repeated, client sent one", "/e", &[allow, say("x-up-a: 1 | x-up-a: 2"), ("x-up-a", "c")]),
-        get("two control headers", "/e", &[allow, say("x-up-a: 1"), say("x-up-b: 2")]),
-        get("client header on success", "/e", &[allow, say("x-quota: 5")]),
-        get("client-only header on success not sent", "/e", &[allow, say("x-authz-reason: ok")]),
+        get(
+            "authorization always forwarded",
+            "/e",
+            &[allow, ("authorization", "Bearer t")],
+        ),
+        get(
+            "cookie forwarded",
+            "/e",
+            &[allow, ("cookie", "a=1"), ("cookie", "b=2")],
+        ),
+        get(
+            "service adds an upstream header",
+            "/e",
+            &[allow, say("x-user: alice")],
+        ),
+        get(
+            "service replaces a client's header",
+            "/e",
+            &[allow, say("x-user: alice"), ("x-user", "mallory")],
+        ),
+        get(
+            "service header not allowed upstream",
+            "/e",
+            &[allow, say("x-secret: s")],
+        ),
+        get(
+            "two upstream headers",
+            "/e",
+            &[allow, say("x-up-a: 1 | x-up-b: 2")],
+        ),
+        get(
+            "upstream header repeated",
+            "/e",
+            &[allow, say("x-up-a: 1 | x-up-a: 2")],
+        ),
+        get(
+            "upstream header repeated, client sent one",
+            "/e",
+            &[allow, say("x-up-a: 1 | x-up-a: 2"), ("x-up-a", "c")],
+        ),
+        get(
+            "two control headers",
+            "/e",
+            &[allow, say("x-up-a: 1"), say("x-up-b: 2")],
+        ),
+        get(
+            "client header on success",
+            "/e",
+            &[allow, say("x-quota: 5")],
+        ),
+        get(
+            "client-only header on success not sent",
+            "/e",
+            &[allow, say("x-authz-reason: ok")],
+        ),
         get("denial with 401", "/e", &[("x-authz-status", "401")]),
-        get("denial with 401 and a challenge", "/e", &[("x-authz-status", "401"), say("www-authenticate: Bearer")]),
-        get("denial with 302 and a location", "/e", &[("x-authz-status", "302"), say("location: /login")]),
+        get(
+            "denial with 401 and a challenge",
+            "/e",
+            &[("x-authz-status", "401"), say("www-authenticate: Bearer")],
+        ),
+        get(
+            "denial with 302 and a location",
+            "/e",
+            &[("x-authz-status", "302"), say("location: /login")],
+        ),
         get("denial with 429", "/e", &[("x-authz-status", "429")]),
-        failed(get("malformed answer (204 with a body)", "/e", &[("x-authz-status", "204")])),
-        get("denial with 418 and extra headers", "/e", &[("x-authz-status", "418"), say("x-other: o | x-authz-reason: teapot")]),
-        get("denial with a repeated client header", "/e", &[("x-authz-status", "403"), say("x-other: 1 | x-other: 2")]),
+        failed(get(
+            "malformed answer (204 with a body)",
+            "/e",
+            &[("x-authz-status", "204")],
+        )),
+        get(
+            "denial with 418 and extra headers",
+            "/e",
+            &[
+                ("x-authz-status", "418"),
+                say("x-other: o | x-authz-reason: teapot"),
+            ],
+        ),
+        get(
+            "denial with a repeated client header",
+            "/e",
+            &[("x-authz-status", "403"), say("x-other: 1 | x-other: 2")],
+        ),
         failed(get("service error 500", "/e", &[("x-authz-status", "500")])),
         failed(get("service error 503", "/e", &[("x-authz-status", "503")])),
         get("on-success header on a denial", "/e", &[say("x-quota: 5")]),
-        get("header to add spoofed by the client", "/e", &[allow, ("x-authz-caller", "client")]),
-        get("long header value", "/e", &[allow, ("x-pass-long", &"v".repeat(6000))]),
+        get(
+            "header to add spoofed by the client",
+            "/e",
+            &[allow, ("x-authz-caller", "client")],
+        ),
+        get(
+            "long header value",
+            "/e",
+            &[allow, ("x-pass-long", &"v".repeat(6000))],
+        ),
     ]
 }
 
@@ -151,16 +252,29 @@ fn ext_authz_http_service_twin() {
         },
         |port| {
             Bootstrap::new(port)
-                .wasm("auth", &json!({"ext_authz": config, "default_requires": {"ext_authz": {}}}))
+                .wasm(
+                    "auth",
+                    &json!({"ext_authz": config, "default_requires": {"ext_authz": {}}}),
+                )
                 .cluster(cluster)
         },
     )
-    .watch(&["x-authz-reason", "x-quota", "www-authenticate", "location", "x-other", "content-type"])
+    .watch(&[
+        "x-authz-reason",
+        "x-quota",
+        "www-authenticate",
+        "location",
+        "x-other",
+        "content-type",
+    ])
     .compare_denial_bodies()
     .declare(AUTHORITY);
     let cases = shapes();
     assert!(cases.len() >= 25);
     let seen = twin.run_observing(&cases, &|tollgate| checks(&authz, tollgate));
     let statuses: Vec<u16> = seen.iter().map(|(n, _)| n.status).collect();
-    assert!(statuses.contains(&200) && statuses.contains(&403), "{statuses:?}");
+    assert!(
+        statuses.contains(&200) && statuses.contains(&403),
+        "{statuses:?}"
+    );
 }

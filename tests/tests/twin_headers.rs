@@ -66,14 +66,37 @@ fn shapes() -> Vec<Case> {
     let shapes: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("nothing", vec![]),
         ("flag-header", vec![("flag-header", "a")]),
-        ("flag-header twice", vec![("flag-header", "a"), ("flag-header", "b")]),
+        (
+            "flag-header twice",
+            vec![("flag-header", "a"), ("flag-header", "b")],
+        ),
         ("another-flag-header", vec![("another-flag-header", "v")]),
-        ("another-flag-header empty", vec![("another-flag-header", "")]),
-        ("another-flag-header in upper case", vec![("Another-Flag-Header", "V")]),
-        ("another-flag-header twice", vec![("another-flag-header", "v1"), ("another-flag-header", "v2")]),
+        (
+            "another-flag-header empty",
+            vec![("another-flag-header", "")],
+        ),
+        (
+            "another-flag-header in upper case",
+            vec![("Another-Flag-Header", "V")],
+        ),
+        (
+            "another-flag-header twice",
+            vec![("another-flag-header", "v1"), ("another-flag-header", "v2")],
+        ),
         ("long value", vec![("another-flag-header", &long)]),
-        ("both flags", vec![("flag-header", "a"), ("another-flag-header", "v")]),
-        ("secrets", vec![("x-secret-a", "1"), ("X-Secret-B", "2"), ("x-keep", "k"), ("x-secret-", "3")]),
+        (
+            "both flags",
+            vec![("flag-header", "a"), ("another-flag-header", "v")],
+        ),
+        (
+            "secrets",
+            vec![
+                ("x-secret-a", "1"),
+                ("X-Secret-B", "2"),
+                ("x-keep", "k"),
+                ("x-secret-", "3"),
+            ],
+        ),
         ("x-added from the client", vec![("x-added", "client")]),
         ("x-over from the client", vec![("x-over", "client")]),
         ("x-over twice", vec![("x-over", "c1"), ("x-over", "c2")]),
@@ -81,30 +104,54 @@ fn shapes() -> Vec<Case> {
         ("x-route from the client", vec![("x-route", "c")]),
         ("x-route-sees from the client", vec![("x-route-sees", "c")]),
         ("x-copy source", vec![("x-src", "s")]),
-        ("x-copy source repeated", vec![("x-src", "s1"), ("x-src", "s2")]),
+        (
+            "x-copy source repeated",
+            vec![("x-src", "s1"), ("x-src", "s2")],
+        ),
         ("x-copy spoofed", vec![("x-copy", "c")]),
         ("x-absent from the client", vec![("x-absent", "c")]),
         ("x-empty from the client", vec![("x-empty", "c")]),
-        ("x-remove-me", vec![("x-remove-me", "1"), ("X-Remove-Me", "2")]),
-        ("odd value", vec![("another-flag-header", "a, b; c=\"d\" %41")]),
-        ("percent operator in a value", vec![("x-src", "%REQ(x-secret-a)%")]),
-        ("powered-by from upstream", vec![
-            ("x-echo-response-header", "x-powered-by: php"),
-            ("x-echo-response-header", "x-powered-as: a"),
-        ]),
-        ("drop and r from upstream", vec![
-            ("x-echo-response-header", "x-drop: 1"),
-            ("x-echo-response-header", "x-r: up"),
-        ]),
-        ("flag-header from upstream", vec![
-            ("x-echo-response-header", "flag-header: up"),
-            ("another-flag-header", "v"),
-        ]),
-        ("route response headers from upstream", vec![
-            ("x-echo-response-header", "x-route-resp: up"),
-            ("x-echo-response-header", "x-served: up"),
-            ("x-echo-response-header", "x-upstream-internal: 1"),
-        ]),
+        (
+            "x-remove-me",
+            vec![("x-remove-me", "1"), ("X-Remove-Me", "2")],
+        ),
+        (
+            "odd value",
+            vec![("another-flag-header", "a, b; c=\"d\" %41")],
+        ),
+        (
+            "percent operator in a value",
+            vec![("x-src", "%REQ(x-secret-a)%")],
+        ),
+        (
+            "powered-by from upstream",
+            vec![
+                ("x-echo-response-header", "x-powered-by: php"),
+                ("x-echo-response-header", "x-powered-as: a"),
+            ],
+        ),
+        (
+            "drop and r from upstream",
+            vec![
+                ("x-echo-response-header", "x-drop: 1"),
+                ("x-echo-response-header", "x-r: up"),
+            ],
+        ),
+        (
+            "flag-header from upstream",
+            vec![
+                ("x-echo-response-header", "flag-header: up"),
+                ("another-flag-header", "v"),
+            ],
+        ),
+        (
+            "route response headers from upstream",
+            vec![
+                ("x-echo-response-header", "x-route-resp: up"),
+                ("x-echo-response-header", "x-served: up"),
+                ("x-echo-response-header", "x-upstream-internal: 1"),
+            ],
+        ),
     ];
     shapes
         .into_iter()

@@ -98,33 +98,128 @@ fn shapes() -> Vec<Case> {
         h("good token", "/h", &[("authorization", &bearer(&good))]),
         h("rich claims", "/h", &[("authorization", &bearer(&rich))]).h2(),
         h("long claim", "/h", &[("authorization", &bearer(&long))]),
-        denied(h("expired", "/h", &[("authorization", &bearer(&token("expired")))])),
-        denied(h("wrong issuer", "/h", &[("authorization", &bearer(&token("wrong_iss")))])),
-        denied(h("wrong audience", "/h", &[("authorization", &bearer(&token("wrong_aud")))])),
+        denied(h(
+            "expired",
+            "/h",
+            &[("authorization", &bearer(&token("expired")))],
+        )),
+        denied(h(
+            "wrong issuer",
+            "/h",
+            &[("authorization", &bearer(&token("wrong_iss")))],
+        )),
+        denied(h(
+            "wrong audience",
+            "/h",
+            &[("authorization", &bearer(&token("wrong_aud")))],
+        )),
         denied(h("garbage", "/h", &[("authorization", "Bearer not.a.jwt")])),
-        denied(h("alg none", "/h", &[("authorization", &bearer(&token("alg_none")))])),
-        rfc(h("bearer in lower case", "/h", &[("authorization", &format!("bearer {good}"))])),
-        denied(h("Bearer without token", "/h", &[("authorization", "Bearer ")])),
-        h("token as access_token parameter", &format!("/h?access_token={good}&x=1"), &[]),
-        denied(h("two authorization headers", "/h", &[("authorization", &bearer(&good)), ("authorization", &bearer(&rich))])),
-        denied(h("bad then good authorization", "/h", &[("authorization", "Bearer x.y.z"), ("authorization", &bearer(&good))])),
-        h("spoofed claim headers", "/h", &[("authorization", &bearer(&good)), ("x-sub", "root"), ("x-jwt-payload", "e30")]),
-        denied(h("spoofed claim headers, no token", "/h", &[("x-sub", "root"), ("x-team", "red")])),
-        h("custom header and prefix", "/custom", &[("x-jwt", &format!("Token {rich}"))]),
-        denied(h("custom header, wrong prefix", "/custom", &[("x-jwt", &bearer(&good))])),
-        denied(h("custom provider, authorization only", "/custom", &[("authorization", &bearer(&good))])),
+        denied(h(
+            "alg none",
+            "/h",
+            &[("authorization", &bearer(&token("alg_none")))],
+        )),
+        rfc(h(
+            "bearer in lower case",
+            "/h",
+            &[("authorization", &format!("bearer {good}"))],
+        )),
+        denied(h(
+            "Bearer without token",
+            "/h",
+            &[("authorization", "Bearer ")],
+        )),
+        h(
+            "token as access_token parameter",
+            &format!("/h?access_token={good}&x=1"),
+            &[],
+        ),
+        denied(h(
+            "two authorization headers",
+            "/h",
+            &[
+                ("authorization", &bearer(&good)),
+                ("authorization", &bearer(&rich)),
+            ],
+        )),
+        denied(h(
+            "bad then good authorization",
+            "/h",
+            &[
+                ("authorization", "Bearer x.y.z"),
+                ("authorization", &bearer(&good)),
+            ],
+        )),
+        h(
+            "spoofed claim headers",
+            "/h",
+            &[
+                ("authorization", &bearer(&good)),
+                ("x-sub", "root"),
+                ("x-jwt-payload", "e30"),
+            ],
+        ),
+        denied(h(
+            "spoofed claim headers, no token",
+            "/h",
+            &[("x-sub", "root"), ("x-team", "red")],
+        )),
+        h(
+            "custom header and prefix",
+            "/custom",
+            &[("x-jwt", &format!("Token {rich}"))],
+        ),
+        denied(h(
+            "custom header, wrong prefix",
+            "/custom",
+            &[("x-jwt", &bearer(&good))],
+        )),
+        denied(h(
+            "custom provider, authorization only",
+            "/custom",
+            &[("authorization", &bearer(&good))],
+        )),
         h("query parameter", &p(&good), &[]),
         h("query parameter, rich", &p(&rich), &[]).h2(),
-        h("query parameter twice", &format!("/param?jwt={good}&jwt={rich}"), &[]),
+        h(
+            "query parameter twice",
+            &format!("/param?jwt={good}&jwt={rich}"),
+            &[],
+        ),
         denied(h("query parameter, garbage", &p("x.y.z"), &[])),
         h("query parameter alone", &format!("/param?jwt={good}"), &[]),
-        kept(h("cookie", "/cookie", &[("cookie", &format!("a=1; jwt={good}; b=2"))])),
-        kept(h("cookie alone", "/cookie", &[("cookie", &format!("jwt={rich}"))])),
-        kept(h("two cookie headers", "/cookie", &[("cookie", "a=1"), ("cookie", &format!("jwt={good}"))])),
+        kept(h(
+            "cookie",
+            "/cookie",
+            &[("cookie", &format!("a=1; jwt={good}; b=2"))],
+        )),
+        kept(h(
+            "cookie alone",
+            "/cookie",
+            &[("cookie", &format!("jwt={rich}"))],
+        )),
+        kept(h(
+            "two cookie headers",
+            "/cookie",
+            &[("cookie", "a=1"), ("cookie", &format!("jwt={good}"))],
+        )),
         denied(h("cookie, garbage", "/cookie", &[("cookie", "jwt=x.y.z")])),
-        h("forward with padding", "/fwd", &[("authorization", &bearer(&rich))]),
-        h("forward, long", "/fwd", &[("authorization", &bearer(&long))]),
-        h("forward, HTTP/2", "/fwd", &[("authorization", &bearer(&good))]).h2(),
+        h(
+            "forward with padding",
+            "/fwd",
+            &[("authorization", &bearer(&rich))],
+        ),
+        h(
+            "forward, long",
+            "/fwd",
+            &[("authorization", &bearer(&long))],
+        ),
+        h(
+            "forward, HTTP/2",
+            "/fwd",
+            &[("authorization", &bearer(&good))],
+        )
+        .h2(),
     ]
 }
 
@@ -157,7 +252,11 @@ fn jwt_authn_sources_forwarding_and_claims_twin() {
     assert!(cases.len() >= 25);
     let seen = twin.run(&cases);
     let passed = seen.iter().filter(|(n, _)| n.status == 200).count();
-    assert!(passed >= 10 && passed < seen.len(), "{passed} of {} passed", seen.len());
+    assert!(
+        passed >= 10 && passed < seen.len(),
+        "{passed} of {} passed",
+        seen.len()
+    );
 }
 
 /// jwt_authn's `bypass_cors_preflight` (Tollgate: under `jwt`): a CORS
@@ -201,7 +300,9 @@ fn jwt_authn_bypass_cors_preflight_twin() {
                 if let Some(a) = acrm {
                     r = r.header("access-control-request-method", a);
                 }
-                let preflight = method == "OPTIONS" && origin == Some("https://app.test") && acrm == Some("GET");
+                let preflight = method == "OPTIONS"
+                    && origin == Some("https://app.test")
+                    && acrm == Some("GET");
                 let c = Case::new(&format!("{method} origin {origin:?} acrm {acrm:?}"), r);
                 cases.push(if preflight {
                     c
@@ -218,7 +319,8 @@ fn jwt_authn_bypass_cors_preflight_twin() {
     };
     cases.push(Case::new(
         "preflight with a good token",
-        preflight(Request::get("/cors")).header("authorization", &format!("Bearer {}", token("rs256"))),
+        preflight(Request::get("/cors"))
+            .header("authorization", &format!("Bearer {}", token("rs256"))),
     ));
     cases.push(Case::new(
         "preflight with a garbage token",

@@ -16,9 +16,7 @@ use tollgate_tests::twin::{Case, Diff, Twin};
 const RETRY: &str = "`OVER_LIMIT` answer carries `Retry-After`";
 
 fn limits() -> Value {
-    let per = |ns: &str, name: &str, max: u64, vars: &[&str]| {
-        json!({"namespace": ns, "max_value": max, "seconds": 60, "name": name, "variables": vars})
-    };
+    let per = |ns: &str, name: &str, max: u64, vars: &[&str]| json!({"namespace": ns, "max_value": max, "seconds": 60, "name": name, "variables": vars});
     let mut all = vec![];
     for ns in ["native", "tollgate"] {
         all.push(per(ns, "per-key", 3, &["descriptors[0].api_key"]));
@@ -43,7 +41,9 @@ fn tollgate_descriptors() -> Value {
 }
 
 fn shapes() -> Vec<Case> {
-    let key = |shape: &str, path: &str, k: &str| Case::new(shape, Request::get(path).header("x-api-key", k));
+    let key = |shape: &str, path: &str, k: &str| {
+        Case::new(shape, Request::get(path).header("x-api-key", k))
+    };
     let limited = |c: Case| {
         c.listed(Diff::Response("retry-after"), RETRY)
             .listed(Diff::Response("content-type"), RETRY)
@@ -59,10 +59,23 @@ fn shapes() -> Vec<Case> {
         key("key b", "/g/b", "b"),
         key("empty key", "/g/empty", ""),
         key("empty key again", "/g/empty2", ""),
-        Case::new("header name in upper case", Request::get("/g/B").header("X-API-KEY", "b")),
-        Case::new("repeated key header", Request::get("/g/rep").header("x-api-key", "b").header("x-api-key", "c")),
+        Case::new(
+            "header name in upper case",
+            Request::get("/g/B").header("X-API-KEY", "b"),
+        ),
+        Case::new(
+            "repeated key header",
+            Request::get("/g/rep")
+                .header("x-api-key", "b")
+                .header("x-api-key", "c"),
+        ),
         // The fourth request with the first value b: over its limit.
-        limited(Case::new("repeated key header, again", Request::get("/g/rep2").header("x-api-key", "b").header("x-api-key", "c"))),
+        limited(Case::new(
+            "repeated key header, again",
+            Request::get("/g/rep2")
+                .header("x-api-key", "b")
+                .header("x-api-key", "c"),
+        )),
         key("long key", "/g/long", &"k".repeat(3000)),
         key("key with spaces", "/g/sp", "a b  c"),
         key("key with comma", "/g/comma", "a,b"),
@@ -70,7 +83,11 @@ fn shapes() -> Vec<Case> {
     ];
     // The same path four times is its limit; a fifth is over it.
     for i in 0..4 {
-        cases.push(key(&format!("same path {i}"), "/g/same?q=1", &format!("p{i}")));
+        cases.push(key(
+            &format!("same path {i}"),
+            "/g/same?q=1",
+            &format!("p{i}"),
+        ));
     }
     cases.push(limited(key("same path, over", "/g/same?q=1", "p9")));
     cases.push(key("same path, other query", "/g/same?q=2", "p9"));

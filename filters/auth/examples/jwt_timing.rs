@@ -31,7 +31,7 @@ fn main() -> Result<(), String> {
         let rounds = 200;
         let start = Instant::now();
         for _ in 0..rounds {
-            verify(t, &p, jwks, NOW).map_err(|e| format!("{name}: {}", e.reason.as_str()))?;
+            verify(t, &p, jwks, NOW).map_err(|e| format!("{name}: {}", e.reason.name()))?;
         }
         let us = start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
         println!("jwt verify {name:>6}: {us:8.1} us");

@@ -15,9 +15,10 @@ use query::{percent_decode, strip_cookie, strip_query_param};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use tollgate_common::header::{request_header_name, MutableHeaderName};
+use tollgate_common::header::MutableHeaderName;
 use tollgate_common::request::{Request, RequestSource};
 use tollgate_common::secret::Secret;
+use tollgate_common::syntax::request_header_name;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "RawApiKey")]
@@ -94,7 +95,7 @@ struct RawCredentialFields {
 impl TryFrom<RawCredentialFields> for RawCredential {
     type Error = String;
     fn try_from(r: RawCredentialFields) -> Result<Self, String> {
-        if r.client.is_empty() || !tollgate_common::header::safe_value(&r.client) {
+        if r.client.is_empty() || !tollgate_common::syntax::safe_value(&r.client) {
             return Err("client must be non-empty without CR, LF or NUL".into());
         }
         let digest = match (r.key, r.key_sha256) {

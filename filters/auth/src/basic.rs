@@ -12,10 +12,10 @@
 //! and lets a user who already logged in keep working while someone guesses
 //! at their name).
 
-use cache::{digest, FailureCounter, Store, SuccessCache};
-use htpasswd::Entry;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use cache::{digest, FailureCounter, Store, SuccessCache};
+use htpasswd::Entry;
 use serde::Deserialize;
 use std::collections::HashMap;
 use tollgate_common::duration::{Duration, DurationOrZero};
@@ -93,7 +93,7 @@ fn default_realm() -> Realm {
 #[serde(deny_unknown_fields)]
 struct Lockout {
     #[serde(default = "default_max_failures")]
-    max_failures: Positive,
+    max_failures: BoundedCount,
     #[serde(default = "default_window")]
     window: Duration,
 }
@@ -107,8 +107,8 @@ impl Default for Lockout {
     }
 }
 
-fn default_max_failures() -> Positive {
-    Positive(10)
+fn default_max_failures() -> BoundedCount {
+    BoundedCount(10)
 }
 fn default_window() -> Duration {
     Duration::from_secs(300)
@@ -120,7 +120,7 @@ struct CacheConfig {
     #[serde(default = "default_ttl")]
     ttl: DurationOrZero,
     #[serde(default = "default_max_entries")]
-    max_entries: Positive,
+    max_entries: BoundedCount,
 }
 
 impl Default for CacheConfig {
@@ -135,20 +135,20 @@ impl Default for CacheConfig {
 fn default_ttl() -> DurationOrZero {
     DurationOrZero(Duration::from_secs(300))
 }
-fn default_max_entries() -> Positive {
-    Positive(1024)
+fn default_max_entries() -> BoundedCount {
+    BoundedCount(1024)
 }
 
 /// An integer from 1 to 1,000,000.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(try_from = "u64")]
-struct Positive(u32);
+struct BoundedCount(u32);
 
-impl TryFrom<u64> for Positive {
+impl TryFrom<u64> for BoundedCount {
     type Error = &'static str;
     fn try_from(n: u64) -> Result<Self, Self::Error> {
         match u32::try_from(n) {
-            Ok(n) if (1..=1_000_000).contains(&n) => Ok(Positive(n)),
+            Ok(n) if (1..=1_000_000).contains(&n) => Ok(BoundedCount(n)),
             _ => Err("must be between 1 and 1000000"),
         }
     }

@@ -77,7 +77,7 @@
 //!    `client_headers_on_success` pair with `HostHeaders::response().add`,
 //!    then clear the list, and never when the filter answered itself (a
 //!    local reply passes back through this callback).
-//! 8. **Stats** (`tollgate.auth.`): [`stats::ALL`] per call as
+//! 8. **Stats** (`tollgate.auth.`): [`Stat`] per call as
 //!    `Event::counters` says, plus `denied.ext_authz` for requests refused by
 //!    `Reason::ExtAuthz` (besides `denied`, as for the other reasons).
 //!
@@ -94,15 +94,16 @@ pub use check::CheckRequest;
 pub use config::ExtAuthzConfig;
 pub use verdict::{Allow, Denial, Event, Verdict};
 
-/// Counter names, under the auth filter's `tollgate.auth.`.
-pub mod stats {
-    /// The service allowed (200).
-    pub const ALLOWED: &str = "tollgate.auth.ext_authz_allowed";
-    /// The service denied (3xx, 4xx).
-    pub const DENIED: &str = "tollgate.auth.ext_authz_denied";
-    /// The call failed: 5xx, unreachable, timed out, unusable answer, not sent.
-    pub const ERRORS: &str = "tollgate.auth.ext_authz_errors";
-    /// Failed calls whose request `failure_mode_allow` let through.
-    pub const FAILURE_MODE_ALLOWED: &str = "tollgate.auth.ext_authz_failure_mode_allowed";
-    pub const ALL: [&str; 4] = [ALLOWED, DENIED, ERRORS, FAILURE_MODE_ALLOWED];
+tollgate_common::counters! {
+    /// The service's calls, counted under the auth filter's `tollgate.auth.`.
+    pub enum Stat under "tollgate.auth." {
+        /// The service allowed (200).
+        Allowed = "ext_authz_allowed",
+        /// The service denied (3xx, 4xx).
+        Denied = "ext_authz_denied",
+        /// The call failed: 5xx, unreachable, timed out, unusable answer, not sent.
+        Errors = "ext_authz_errors",
+        /// Failed calls whose request `failure_mode_allow` let through.
+        FailureModeAllowed = "ext_authz_failure_mode_allowed",
+    }
 }

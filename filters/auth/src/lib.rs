@@ -27,4 +27,3 @@ proxy_wasm::main! {{
         Box::new(Root::new(id))
     });
 }}
-

@@ -1,51 +1,9 @@
 //! Header names and values as configured, and the target that header
 //! mutations write to.
 
+use crate::syntax::{header_name, request_header_name};
 use crate::template::Template;
 use serde::Deserialize;
-
-/// RFC 9110 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// A lower-case RFC 9110 token, optionally after one `:` (HTTP/2
-/// pseudo-headers such as `:path`). Loaders lower-case names first, so an
-/// upper-case letter here means the caller skipped that step.
-pub fn valid_header_name(name: &str) -> bool {
-    let token = name.strip_prefix(':').unwrap_or(name);
-    !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| is_tchar(b) && !b.is_ascii_uppercase())
-}
-
-/// Lower-cases and validates a configured header name.
-pub fn header_name(s: &str) -> Result<String, String> {
-    let name = s.to_ascii_lowercase();
-    if valid_header_name(&name) {
-        Ok(name)
-    } else {
-        Err(format!("invalid header name {s:?}"))
-    }
-}
-
-/// A request header name to read: [`header_name`], with `host` read as
-/// `:authority`, since Envoy keeps the `Host` header there (HTTP/1 too) and a
-/// lookup of `host` would never find it.
-pub fn request_header_name(s: &str) -> Result<String, String> {
-    let name = header_name(s)?;
-    Ok(if name == "host" {
-        ":authority".to_string()
-    } else {
-        name
-    })
-}
-
-/// False when `v` would split or truncate a header line (CR, LF or NUL).
-pub fn safe_value(v: &str) -> bool {
-    !v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
-}
 
 /// A request header name to read, from [`request_header_name`]: valid,
 /// lower-cased, pseudo-headers allowed, `host` read as `:authority`.
@@ -140,102 +98,92 @@ pub trait HeaderTarget {
     fn names(&self) -> Vec<String>;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Header pairs in order, with repeated names, like Envoy's header maps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderList(Vec<(String, String)>);
 
-    #[test]
-    fn header_names() {
-        for ok in [
-            "x",
-            "x-foo",
-            "content-type",
-            ":path",
-            ":authority",
-            "a1!#$%&'*+-.^_`|~",
-        ] {
-            assert!(valid_header_name(ok), "{ok}");
-        }
-        for bad in [
-            "", ":", "X-Foo", "a b", "a:b", "::a", "a\r", "é", "a/b", "a\"b", "(a)",
-        ] {
-            assert!(!valid_header_name(bad), "{bad:?}");
-        }
-        assert_eq!(header_name("X-Foo").as_deref(), Ok("x-foo"));
-        assert_eq!(header_name(":Path").as_deref(), Ok(":path"));
-        assert!(header_name("x foo").unwrap_err().contains("\"x foo\""));
+impl HeaderList {
+    pub fn of(pairs: &[(&str, &str)]) -> HeaderList {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
-    #[test]
-    fn safe_values() {
-        assert!(safe_value(""));
-        assert!(safe_value("a b\tc é"));
-        assert!(!safe_value("a\rb"));
-        assert!(!safe_value("a\nb"));
-        assert!(!safe_value("a\0b"));
+    /// Appends a pair (after any of the same name).
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
     }
 
-    #[test]
-    fn mutable_names() {
-        let ok = MutableHeaderName::try_from("X-Foo".to_string()).unwrap();
-        assert_eq!(ok.as_str(), "x-foo");
-        for bad in [":path", ":authority", "host", "Host", "x y", ""] {
-            assert!(
-                MutableHeaderName::try_from(bad.to_string()).is_err(),
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            HeaderName::try_from(":Method".to_string())
-                .unwrap()
-                .as_str(),
-            ":method"
-        );
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .collect()
     }
 
-    #[test]
-    fn header_value_option_defaults_and_actions() {
-        let o: HeaderValueOption =
-            serde_json::from_str(r#"{"header":{"key":"X-A","value":"v"}}"#).unwrap();
-        assert_eq!(o.header.key.as_str(), "x-a");
-        assert_eq!(o.header.value.as_static(), Some("v"));
-        assert_eq!(o.append_action, AppendAction::AppendIfExistsOrAdd);
-        assert!(!o.keep_empty_value);
-        for (s, a) in [
-            ("APPEND_IF_EXISTS_OR_ADD", AppendAction::AppendIfExistsOrAdd),
-            ("ADD_IF_ABSENT", AppendAction::AddIfAbsent),
-            (
-                "OVERWRITE_IF_EXISTS_OR_ADD",
-                AppendAction::OverwriteIfExistsOrAdd,
-            ),
-            ("OVERWRITE_IF_EXISTS", AppendAction::OverwriteIfExists),
-        ] {
-            let json = format!(
-                r#"{{"header":{{"key":"x","value":""}},"append_action":"{s}","keep_empty_value":true}}"#
-            );
-            let o: HeaderValueOption = serde_json::from_str(&json).unwrap();
-            assert_eq!(o.append_action, a);
-            assert!(o.keep_empty_value);
-        }
+    /// Removes every pair named `name`.
+    pub fn remove_all(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
     }
 
-    #[test]
-    fn header_value_option_errors() {
-        let bad = [
-            r#"{"header":{"key":"host","value":"v"}}"#,
-            r#"{"header":{"key":":path","value":"v"}}"#,
-            r#"{"header":{"key":"a b","value":"v"}}"#,
-            r#"{"header":{"key":"x","value":"v","extra":1}}"#,
-            r#"{"header":{"key":"x","value":"v"},"append":true}"#,
-            r#"{"header":{"key":"x","value":"v"},"append_action":"APPEND"}"#,
-            r#"{"header":{"key":"x","value":"a\r\nb"}}"#,
-            r#"{"header":{"key":"x"}}"#,
-        ];
-        for json in bad {
-            assert!(
-                serde_json::from_str::<HeaderValueOption>(json).is_err(),
-                "{json}"
-            );
-        }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.into_iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
+
+impl<'a> IntoIterator for &'a HeaderList {
+    type Item = (&'a str, &'a str);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a str, &'a str),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+impl FromIterator<(String, String)> for HeaderList {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        HeaderList(pairs.into_iter().collect())
+    }
+}
+
+/// The first value wins on `get`, as in Envoy's `get_map_value`.
+impl HeaderTarget for HeaderList {
+    fn get(&self, name: &str) -> Option<String> {
+        self.all(name).first().map(|v| v.to_string())
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        self.remove_all(name);
+        self.push(name, value);
+    }
+
+    fn add(&mut self, name: &str, value: &str) {
+        self.push(name, value);
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.remove_all(name);
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (n, _) in self.iter() {
+            if !names.iter().any(|m| m == n) {
+                names.push(n.to_string());
+            }
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests;

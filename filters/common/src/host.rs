@@ -19,6 +19,7 @@ pub use fake::{FakeHost, Reply};
 pub use shared_data::HostStore;
 pub use stage::Stage;
 
+use crate::counters::CounterSet;
 use crate::header::HeaderTarget;
 use crate::reply::LocalReply;
 use crate::request::RequestSource;
@@ -65,7 +66,7 @@ impl RequestSource for HostRequest {
 /// several, the host's lookup returns only the first, and Envoy's own filters
 /// read them all.
 fn cookies() -> Option<String> {
-    let all = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
+    let all = current().get_map(MapType::HttpRequestHeaders);
     let values: Vec<String> = all
         .into_iter()
         .filter(|(n, _)| n == "cookie")
@@ -143,6 +144,44 @@ impl Counter {
     }
 }
 
+/// One [`Counter`] per variant of a [`CounterSet`] (see [`crate::counters!`]).
+/// Defined once per configuration: each definition costs the host about 30 µs.
+pub struct Counters<E: CounterSet>(E::Array<Counter>);
+
+impl<E: CounterSet> Counters<E> {
+    pub fn define() -> Counters<E> {
+        Counters(E::each(|e| {
+            Counter::define(&format!("{}{}", E::PREFIX, e.name()))
+        }))
+    }
+
+    pub fn add(&self, counter: E, n: u64) {
+        if let Some(c) = self.0.as_ref().get(counter.index()) {
+            c.add(n);
+        }
+    }
+
+    pub fn inc(&self, counter: E) {
+        self.add(counter, 1);
+    }
+}
+
+// Not derived: a derive would ask `E::Array<Counter>` for nothing but `E`.
+impl<E: CounterSet> Clone for Counters<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E: CounterSet> Copy for Counters<E> {}
+
+/// Counters that count nothing, until [`Counters::define`].
+impl<E: CounterSet> Default for Counters<E> {
+    fn default() -> Self {
+        Counters(E::each(|_| Counter::default()))
+    }
+}
+
 /// The plugin configuration as the host hands it over (Istio's
 /// `pluginConfig`, Envoy's `configuration`).
 pub fn plugin_configuration() -> Vec<u8> {
@@ -212,11 +251,10 @@ pub fn take_resumed() -> Vec<u32> {
 
 /// Answers the request locally with the reply's status, headers and JSON body.
 pub fn send_reply(reply: &LocalReply) {
-    let headers: Vec<(&str, &str)> = reply
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
     let body = reply.body();
-    current().send_http_response(u32::from(reply.status), headers, body.as_bytes());
+    current().send_http_response(
+        u32::from(reply.status),
+        reply.header_pairs(),
+        body.as_bytes(),
+    );
 }

@@ -4,6 +4,7 @@
 //! over proxy-wasm host calls that all filters share.
 
 pub mod config;
+pub mod counters;
 pub mod duration;
 pub mod header;
 pub mod host;
@@ -14,6 +15,7 @@ pub mod request;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod syntax;
 pub mod template;
 pub mod testing;
 pub mod time;

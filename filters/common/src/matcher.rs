@@ -1,6 +1,7 @@
 //! Request matching in Envoy's vocabulary: `StringMatcher`, `HeaderMatcher`
 //! and a rule's `match` block ([`RequestMatch`]).
 
+use crate::config::NonEmpty;
 use crate::header::HeaderName;
 use regex_lite::{Regex, RegexBuilder};
 use serde::de::IgnoredAny;
@@ -42,23 +43,6 @@ struct RawStringMatcher {
     safe_regex: Option<SafeRegex>,
     #[serde(default)]
     ignore_case: bool,
-}
-
-/// Envoy requires `prefix`, `suffix` and `contains` to be non-empty: an empty
-/// one matches everything, which is never what a rule means.
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-struct NonEmpty(String);
-
-impl TryFrom<String> for NonEmpty {
-    type Error = &'static str;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        if s.is_empty() {
-            Err("must not be empty")
-        } else {
-            Ok(NonEmpty(s))
-        }
-    }
 }
 
 /// Envoy's `RegexMatcher`; `google_re2` is accepted and ignored so configs

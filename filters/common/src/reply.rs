@@ -1,6 +1,7 @@
 //! The project's rejection format: a stable status and a JSON body
 //! `{"error": ..., "reason": ...}`.
 
+use crate::header::HeaderList;
 use serde::Serialize;
 
 /// A response a filter sends instead of forwarding the request.
@@ -12,7 +13,7 @@ pub struct LocalReply {
     /// For humans; never parse it.
     pub reason: String,
     /// Sent as is; `content-type: application/json` is always present.
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
 }
 
 #[derive(Serialize)]
@@ -27,7 +28,7 @@ impl LocalReply {
             status,
             error,
             reason: reason.into(),
-            headers: vec![("content-type".to_string(), "application/json".to_string())],
+            headers: HeaderList::of(&[("content-type", "application/json")]),
         }
     }
 
@@ -59,7 +60,7 @@ impl LocalReply {
 
     /// Adds a header (e.g. `www-authenticate`).
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push(name, value);
         self
     }
 
@@ -78,68 +79,9 @@ impl LocalReply {
     /// The headers in the borrowed form proxy-wasm's `send_http_response`
     /// takes.
     pub fn header_pairs(&self) -> Vec<(&str, &str)> {
-        self.headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect()
+        self.headers.iter().collect()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn json(r: &LocalReply) -> serde_json::Value {
-        serde_json::from_str(&r.body()).unwrap()
-    }
-
-    #[test]
-    fn constructors() {
-        let cases = [
-            (LocalReply::bad_request("r"), 400, "bad_request"),
-            (LocalReply::unauthorized("r"), 401, "unauthorized"),
-            (LocalReply::forbidden("r"), 403, "forbidden"),
-            (LocalReply::too_many_requests("r", 7), 429, "rate_limited"),
-            (LocalReply::unavailable("r"), 503, "unavailable"),
-        ];
-        for (r, status, error) in cases {
-            assert_eq!(r.status, status);
-            assert_eq!(r.error, error);
-            assert_eq!(json(&r), serde_json::json!({"error": error, "reason": "r"}));
-            assert_eq!(
-                r.headers.first(),
-                Some(&("content-type".to_string(), "application/json".to_string()))
-            );
-        }
-    }
-
-    #[test]
-    fn retry_after() {
-        let r = LocalReply::too_many_requests("slow down", 30);
-        assert_eq!(
-            r.header_pairs(),
-            vec![("content-type", "application/json"), ("retry-after", "30")]
-        );
-    }
-
-    #[test]
-    fn extra_headers() {
-        let r = LocalReply::unauthorized("no token").with_header("www-authenticate", "Bearer");
-        assert!(r.header_pairs().contains(&("www-authenticate", "Bearer")));
-    }
-
-    #[test]
-    fn body_is_escaped() {
-        let r = LocalReply::forbidden("quote \" backslash \\ newline \n tag </x> é");
-        let body = r.body();
-        assert!(!body.contains('\n'));
-        assert_eq!(
-            json(&r)["reason"],
-            "quote \" backslash \\ newline \n tag </x> é"
-        );
-        assert_eq!(
-            LocalReply::bad_request("x").body(),
-            r#"{"error":"bad_request","reason":"x"}"#
-        );
-    }
-}
+mod tests;

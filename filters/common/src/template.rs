@@ -15,10 +15,10 @@
 //!
 //! Anything else after a `%` is a configuration error, as is CR, LF or NUL in
 //! the literal text. Expanded values may still hold CR/LF/NUL taken from the
-//! request: callers check them with [`crate::header::safe_value`].
+//! request: callers check them with [`crate::syntax::safe_value`].
 
-use crate::header::{request_header_name, safe_value};
 use crate::request::{Request, RequestSource};
+use crate::syntax::{request_header_name, safe_value};
 use crate::time::{epoch_seconds, rfc3339};
 use serde::Deserialize;
 use std::fmt::Write;

@@ -2,7 +2,7 @@
 //! request source over a list of headers, a header map and shared data.
 //! Not used by the modules themselves (the linker drops it from the wasm).
 
-use crate::header::HeaderTarget;
+use crate::header::{HeaderList, HeaderTarget};
 use crate::request::{Request, RequestSource};
 use crate::store::Store;
 use std::cell::{Cell, RefCell};
@@ -56,59 +56,6 @@ impl RequestSource for FakeSource {
 
     fn now(&self) -> SystemTime {
         self.now
-    }
-}
-
-/// An ordered header map with repeated names, like Envoy's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderList(pub Vec<(String, String)>);
-
-impl HeaderList {
-    pub fn of(pairs: &[(&str, &str)]) -> HeaderList {
-        HeaderList(
-            pairs
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
-    /// Every value of `name`, in order.
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-impl HeaderTarget for HeaderList {
-    fn get(&self, name: &str) -> Option<String> {
-        self.all(name).first().map(|v| v.to_string())
-    }
-
-    fn set(&mut self, name: &str, value: &str) {
-        self.remove(name);
-        self.add(name, value);
-    }
-
-    fn add(&mut self, name: &str, value: &str) {
-        self.0.push((name.to_string(), value.to_string()));
-    }
-
-    fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| n != name);
-    }
-
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for (n, _) in &self.0 {
-            if !names.contains(n) {
-                names.push(n.clone());
-            }
-        }
-        names
     }
 }
 

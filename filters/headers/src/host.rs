@@ -9,32 +9,22 @@ use crate::mutation::{self, Ops};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType};
 use std::rc::Rc;
-use tollgate_common::host::{self, Counter, HostHeaders, HostRequest, Stage};
+use tollgate_common::host::{self, Counters, HostHeaders, HostRequest, Stage};
 use tollgate_common::Request;
 
-/// Counters under `tollgate.headers.`.
-#[derive(Clone, Copy, Default)]
-struct Stats {
-    requests: Counter,
-    rules_matched: Counter,
-    headers_added: Counter,
-    headers_removed: Counter,
-    values_dropped: Counter,
-    ambiguous_paths: Counter,
-}
-
-impl Stats {
-    fn define() -> Stats {
-        Stats {
-            requests: Counter::define("tollgate.headers.requests"),
-            rules_matched: Counter::define("tollgate.headers.rules_matched"),
-            headers_added: Counter::define("tollgate.headers.headers_added"),
-            headers_removed: Counter::define("tollgate.headers.headers_removed"),
-            values_dropped: Counter::define("tollgate.headers.values_dropped"),
-            ambiguous_paths: Counter::define("tollgate.headers.ambiguous_paths"),
-        }
+tollgate_common::counters! {
+    /// Counters under `tollgate.headers.`.
+    pub enum Stat under "tollgate.headers." {
+        Requests = "requests",
+        RulesMatched = "rules_matched",
+        HeadersAdded = "headers_added",
+        HeadersRemoved = "headers_removed",
+        ValuesDropped = "values_dropped",
+        AmbiguousPaths = "ambiguous_paths",
     }
 }
+
+type Stats = Counters<Stat>;
 
 #[derive(Default)]
 pub struct Root {
@@ -99,20 +89,22 @@ impl Context for Filter {}
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         let req = Request::new(HostRequest);
-        self.stats.requests.inc();
+        self.stats.inc(Stat::Requests);
         if let Some(a) =
             req.ambiguous_path_to_refuse(self.config.ambiguous_path_action, self.has_path_rules)
         {
             // A rule on a path an upstream may read otherwise would apply
             // (or not) to the wrong resource.
-            self.stats.ambiguous_paths.inc();
+            self.stats.inc(Stat::AmbiguousPaths);
             host::send_reply(&tollgate_common::path::ambiguous_path_reply(a));
             return Action::Pause;
         }
         let plan = mutation::plan(&self.config, &req);
         let applied = mutation::apply(&plan.request, &mut HostHeaders::request());
-        self.stats.rules_matched.add(plan.rules_matched.into());
-        self.stats.values_dropped.add(plan.values_dropped.into());
+        self.stats
+            .add(Stat::RulesMatched, plan.rules_matched.into());
+        self.stats
+            .add(Stat::ValuesDropped, plan.values_dropped.into());
         self.count(applied);
         if !plan.response.is_empty() {
             self.response = Some(plan.response);
@@ -142,7 +134,10 @@ impl Stage for Filter {
 
 impl Filter {
     fn count(&self, applied: mutation::Applied) {
-        self.stats.headers_added.add(applied.added.into());
-        self.stats.headers_removed.add(applied.removed.into());
+        self.stats.add(Stat::HeadersAdded, applied.added.into());
+        self.stats.add(Stat::HeadersRemoved, applied.removed.into());
     }
 }
+
+#[cfg(test)]
+mod tests;

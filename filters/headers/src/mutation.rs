@@ -16,8 +16,9 @@
 
 use crate::config::{Config, HeaderMutation, Mutations};
 use std::rc::Rc;
-use tollgate_common::header::{safe_value, AppendAction, HeaderTarget, HeaderValueOption};
+use tollgate_common::header::{AppendAction, HeaderTarget, HeaderValueOption};
 use tollgate_common::matcher::StringMatcher;
+use tollgate_common::syntax::safe_value;
 use tollgate_common::{Request, RequestSource};
 
 /// Header operations for one direction: `before` in order, all removals, all

@@ -27,9 +27,10 @@
 //! one stay local limits, checked first.
 
 use crate::bucket::{Limits, Refill};
-use crate::percent::Fraction;
 use crate::config::service::{Domain, RawService, Service, TopLevel};
+use crate::percent::Fraction;
 use serde::Deserialize;
+use tollgate_common::config::Positive;
 use tollgate_common::duration::Duration;
 use tollgate_common::duration::Timeout;
 use tollgate_common::header::{HeaderName, HeaderValueOption};
@@ -143,21 +144,6 @@ enum RawRefill {
     Continuous,
     #[serde(rename = "INTERVAL")]
     Interval,
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "u32")]
-struct Positive(u32);
-
-impl TryFrom<u32> for Positive {
-    type Error = &'static str;
-    fn try_from(n: u32) -> Result<Self, Self::Error> {
-        if n == 0 {
-            Err("must be at least 1")
-        } else {
-            Ok(Positive(n))
-        }
-    }
 }
 
 #[derive(Deserialize)]

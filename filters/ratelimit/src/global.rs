@@ -8,10 +8,11 @@
 //! | `OVER_LIMIT` | no (shadow) | allow as for `OK`, counted `shadow_limited` |
 //! | error (gRPC status not OK, timeout, undecodable, over [`MAX_ANSWER_BYTES`], code not OK/OVER_LIMIT) | — | allow unless `failure_mode_deny`, then `status_on_error` |
 
-use crate::rls::{self, HeaderValue, RateLimitResponse};
 use crate::config::service::Service;
-use tollgate_common::header::{safe_value, MutableHeaderName};
+use crate::rls::{self, HeaderValue, RateLimitResponse};
+use tollgate_common::header::MutableHeaderName;
 use tollgate_common::reply::LocalReply;
+use tollgate_common::syntax::safe_value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

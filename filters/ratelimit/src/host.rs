@@ -16,53 +16,36 @@ mod filter;
 mod tests;
 
 use crate::config::{self, Config};
+use crate::table::{self, Table};
 pub use filter::Filter;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 use std::rc::Rc;
-use crate::table::{self, Table};
-use tollgate_common::host::{self, Counter, Host, HostStore};
+use tollgate_common::host::{self, Counters, Host, HostStore};
 
 /// CAS attempts per request before giving up (and denying: a lost race is
 /// never an allow).
 pub const MAX_TRIES: u32 = 64;
 
-/// Counters under `tollgate.ratelimit.`.
-#[derive(Clone, Copy, Default)]
-struct Stats {
-    allowed: Counter,
-    limited: Counter,
-    shadow_limited: Counter,
-    cas_retries: Counter,
-    cas_exhausted: Counter,
-    keys_evicted: Counter,
-    service_ok: Counter,
-    service_over_limit: Counter,
-    service_errors: Counter,
-    failure_mode_allowed: Counter,
-    failure_mode_denied: Counter,
-    ambiguous_paths: Counter,
-}
-
-impl Stats {
-    fn define() -> Stats {
-        let c = |n: &str| Counter::define(&format!("tollgate.ratelimit.{n}"));
-        Stats {
-            allowed: c("allowed"),
-            limited: c("limited"),
-            shadow_limited: c("shadow_limited"),
-            cas_retries: c("cas_retries"),
-            cas_exhausted: c("cas_exhausted"),
-            keys_evicted: c("keys_evicted"),
-            service_ok: c("service_ok"),
-            service_over_limit: c("service_over_limit"),
-            service_errors: c("service_errors"),
-            failure_mode_allowed: c("failure_mode_allowed"),
-            failure_mode_denied: c("failure_mode_denied"),
-            ambiguous_paths: c("ambiguous_paths"),
-        }
+tollgate_common::counters! {
+    /// Counters under `tollgate.ratelimit.`.
+    pub enum Stat under "tollgate.ratelimit." {
+        Allowed = "allowed",
+        Limited = "limited",
+        ShadowLimited = "shadow_limited",
+        CasRetries = "cas_retries",
+        CasExhausted = "cas_exhausted",
+        KeysEvicted = "keys_evicted",
+        ServiceOk = "service_ok",
+        ServiceOverLimit = "service_over_limit",
+        ServiceErrors = "service_errors",
+        FailureModeAllowed = "failure_mode_allowed",
+        FailureModeDenied = "failure_mode_denied",
+        AmbiguousPaths = "ambiguous_paths",
     }
 }
+
+type Stats = Counters<Stat>;
 
 /// The configuration with the shared-data table of each limit.
 struct Plugin {

@@ -19,17 +19,17 @@ pub fn add_headers<S: RequestSource>(
         if value.is_empty() && !o.keep_empty_value {
             continue;
         }
-        let present = reply.headers.iter().any(|(n, _)| n == name);
+        let present = !reply.headers.all(name).is_empty();
         match o.append_action {
             AppendAction::AppendIfExistsOrAdd => {}
             AppendAction::AddIfAbsent if present => continue,
             AppendAction::AddIfAbsent => {}
             AppendAction::OverwriteIfExists if !present => continue,
             AppendAction::OverwriteIfExists | AppendAction::OverwriteIfExistsOrAdd => {
-                reply.headers.retain(|(n, _)| n != name)
+                reply.headers.remove_all(name)
             }
         }
-        reply.headers.push((name.to_string(), value));
+        reply.headers.push(name, value);
     }
     reply
 }

@@ -1,6 +1,6 @@
 use super::*;
-use tollgate_common::testing::MemoryStore;
 use base64::engine::general_purpose::STANDARD;
+use tollgate_common::testing::MemoryStore;
 use tollgate_common::testing::{request, FakeSource};
 
 const USERS: &str = "carol:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\n\
@@ -167,7 +167,7 @@ fn lockout_window_ends() {
     );
     src.now += std::time::Duration::from_secs(30);
     src.headers =
-        tollgate_common::testing::HeaderList::of(&[("authorization", &auth("bob:secret"))]);
+        tollgate_common::header::HeaderList::of(&[("authorization", &auth("bob:secret"))]);
     assert_eq!(
         c.check(&src.clone().request(), &store),
         Check::Verified {
@@ -234,5 +234,8 @@ fn authentication_header_names_where_credentials_are() {
         Check::Verified { .. }
     ));
     // Only that header: Authorization is not read then.
-    assert_eq!(check(&[("authorization", &auth("bob:secret"))]), Check::Missing);
+    assert_eq!(
+        check(&[("authorization", &auth("bob:secret"))]),
+        Check::Missing
+    );
 }

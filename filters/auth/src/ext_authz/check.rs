@@ -18,8 +18,8 @@
 
 use super::config::{listed, ExtAuthzConfig};
 use super::headers::{copyable_name, text_value};
-use tollgate_common::header::safe_value;
 use tollgate_common::request::{Request, RequestSource};
+use tollgate_common::syntax::safe_value;
 
 /// The client's host, for the service (the check's own `:authority` is the
 /// service's).

@@ -25,9 +25,10 @@
 //! `authorization_request.allowed_headers` (both at once is an error, as in
 //! Envoy).
 
-use fields::{AddedHeader, Cluster, PathPrefix, Uri};
+use fields::{AddedHeader, PathPrefix, Uri};
 use serde::de::{Error as _, IgnoredAny};
 use serde::{Deserialize, Deserializer};
+use tollgate_common::config::NonEmpty;
 use tollgate_common::duration::Timeout;
 use tollgate_common::header::HeaderValue;
 use tollgate_common::matcher::StringMatcher;
@@ -160,7 +161,7 @@ struct RawHttpService {
 #[serde(deny_unknown_fields)]
 struct HttpUri {
     uri: Uri,
-    cluster: Cluster,
+    cluster: NonEmpty,
     timeout: Option<Timeout>,
 }
 

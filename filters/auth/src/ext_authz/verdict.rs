@@ -14,8 +14,8 @@
 
 use super::config::{listed, ExtAuthzConfig};
 use super::headers::{copyable_name, text_value};
-use super::stats;
-use tollgate_common::header::HeaderTarget;
+use super::Stat;
+use tollgate_common::header::{HeaderList, HeaderTarget};
 use tollgate_common::reply::LocalReply;
 
 /// Largest deny body passed to the client. The glue reads at most
@@ -34,11 +34,11 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allow {
-    pub upstream_headers_to_set: Vec<(String, String)>,
-    pub upstream_headers_to_append: Vec<(String, String)>,
+    pub upstream_headers_to_set: HeaderList,
+    pub upstream_headers_to_append: HeaderList,
     pub upstream_headers_to_remove: Vec<String>,
     /// For the upstream's response (not for a later local reply's twice).
-    pub client_headers_on_success: Vec<(String, String)>,
+    pub client_headers_on_success: HeaderList,
     /// Why the service failed, when `failure_mode_allow` let the request by.
     pub failure: Option<String>,
     pub dropped: u32,
@@ -48,7 +48,7 @@ pub struct Allow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     pub body: Vec<u8>,
     /// Why the service failed, when this is `status_on_error`.
     pub failure: Option<String>,
@@ -65,13 +65,13 @@ pub enum Event {
 }
 
 impl Event {
-    /// The counters this event increments (names from [`stats`]).
-    pub fn counters(self) -> &'static [&'static str] {
+    /// The counters this event increments.
+    pub fn counters(self) -> &'static [Stat] {
         match self {
-            Event::Allowed => &[stats::ALLOWED],
-            Event::Denied => &[stats::DENIED],
-            Event::FailureAllowed => &[stats::ERRORS, stats::FAILURE_MODE_ALLOWED],
-            Event::FailureDenied => &[stats::ERRORS],
+            Event::Allowed => &[Stat::Allowed],
+            Event::Denied => &[Stat::Denied],
+            Event::FailureAllowed => &[Stat::Errors, Stat::FailureModeAllowed],
+            Event::FailureDenied => &[Stat::Errors],
         }
     }
 }
@@ -92,13 +92,9 @@ impl Allow {
     /// (else appended) for it: the glue takes the identity header this way,
     /// and drops its other reserved headers.
     pub fn take_header(&mut self, name: &str) -> Option<String> {
-        let pick = |list: &mut Vec<(String, String)>| {
-            let v = list
-                .iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone());
-            list.retain(|(n, _)| n != name);
+        let pick = |list: &mut HeaderList| {
+            let v = list.all(name).last().map(|v| v.to_string());
+            list.remove_all(name);
             v
         };
         let set = pick(&mut self.upstream_headers_to_set);
@@ -123,10 +119,7 @@ impl Allow {
 
 impl Denial {
     pub fn header_pairs(&self) -> Vec<(&str, &str)> {
-        self.headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect()
+        self.headers.iter().collect()
     }
 
     fn from_reply(reply: &LocalReply, failure: Option<String>) -> Denial {
@@ -152,7 +145,7 @@ pub fn failure(cfg: &ExtAuthzConfig, why: impl Into<String>) -> Verdict {
         if cfg.failure_mode_allow_header_add {
             allow
                 .upstream_headers_to_set
-                .push((FAILURE_MODE_HEADER.to_string(), "true".to_string()));
+                .push(FAILURE_MODE_HEADER, "true");
         }
         return Verdict::Allow(allow);
     }
@@ -221,15 +214,14 @@ fn allow(cfg: &ExtAuthzConfig, headers: &[(String, Vec<u8>)]) -> Allow {
     let mut out = Allow::default();
     let mut dropped = 0;
     for (name, value) in copyable(headers, &mut dropped) {
-        let pair = || (name.clone(), value.clone());
         if listed(cfg.allowed_upstream_headers.as_ref(), &name) {
-            out.upstream_headers_to_set.push(pair());
+            out.upstream_headers_to_set.push(&name, &value);
         }
         if listed(cfg.allowed_upstream_headers_to_append.as_ref(), &name) {
-            out.upstream_headers_to_append.push(pair());
+            out.upstream_headers_to_append.push(&name, &value);
         }
         if listed(cfg.allowed_client_headers_on_success.as_ref(), &name) {
-            out.client_headers_on_success.push(pair());
+            out.client_headers_on_success.push(&name, &value);
         }
     }
     out.dropped = dropped;
@@ -254,12 +246,12 @@ fn deny(cfg: &ExtAuthzConfig, status: u16, headers: &[(String, Vec<u8>)], body: 
         None => true,
         Some(m) => m.matches(name) || name == "www-authenticate" || name == "location",
     };
-    let mut out: Vec<(String, String)> = copyable(headers, &mut dropped)
+    let mut out: HeaderList = copyable(headers, &mut dropped)
         .filter(|(n, _)| passes(n))
         .collect();
     let body = if body.len() > MAX_BODY {
-        out.retain(|(n, _)| n != "content-type");
-        out.push(("content-type".to_string(), "application/json".to_string()));
+        out.remove_all("content-type");
+        out.push("content-type", "application/json");
         LocalReply::new(status, "denied", "denied by the authorization service")
             .body()
             .into_bytes()

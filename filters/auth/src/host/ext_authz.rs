@@ -8,10 +8,12 @@
 //! Each check remembers both; if the owner ends first, the root's tick
 //! sends the check again.
 
-use crate::policy::decide::{self, Answer, Decision};
 use crate::ext_authz::{self, verdict, CheckRequest, Verdict};
-use crate::policy::requirement::{Checked, Grant, Outcome, Reason, EXT_AUTHZ_DENIED};
+use crate::host::stats::Stat;
 use crate::host::vm::{AuthzCall, HostKeys, Plugin};
+use crate::policy::decide::{self, Answer, Decision};
+use crate::policy::outcome::{Grant, Outcome, Reason};
+use crate::policy::requirement::{Checked, EXT_AUTHZ_DENIED};
 use proxy_wasm::types::{Action, BufferType, MapType};
 use tollgate_common::host::{self, in_context, Host, HostHeaders, HostRequest, HostStore};
 use tollgate_common::reply::LocalReply;
@@ -156,7 +158,7 @@ fn conclude(p: &Plugin, ctx: u32, verdict: Verdict, checked: Checked, resumed: b
                     on_success.push((ctx, a.client_headers_on_success));
                 }
             }
-            p.stats.allowed.inc();
+            p.stats.inc(Stat::Allowed);
             if resumed {
                 host::resume_request(ctx);
             }

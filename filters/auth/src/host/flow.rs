@@ -12,11 +12,12 @@
 //! root's tick also refreshes sets in the background before they expire,
 //! one VM at a time (a lease in shared data).
 
-use crate::policy::decide::{self, Decision};
-use crate::jwt::jwks_store;
-use crate::jwt::jwks::MAX_JWKS_BYTES;
-use crate::jwt::Jwks;
+use crate::host::stats::Stat;
 use crate::host::vm::{Call, HostKeys, Plugin};
+use crate::jwt::jwks::MAX_JWKS_BYTES;
+use crate::jwt::jwks_store;
+use crate::jwt::Jwks;
+use crate::policy::decide::{self, Decision};
 use proxy_wasm::types::{Action, BufferType, MapType};
 use std::rc::Rc;
 use tollgate_common::host::{self, now_ms, Host, HostHeaders, HostRequest, HostStore};
@@ -34,7 +35,7 @@ pub(crate) fn run(p: &Plugin, ctx: u32, owner: u32, wait: bool, resumed: bool) -
     match decision {
         Decision::Allow { edits, .. } => {
             edits.apply(&mut HostHeaders::request());
-            p.stats.allowed.inc();
+            p.stats.inc(Stat::Allowed);
             if resumed {
                 host::resume_request(ctx);
             }
@@ -59,7 +60,9 @@ pub(crate) fn run(p: &Plugin, ctx: u32, owner: u32, wait: bool, resumed: bool) -
             }
             run(p, ctx, owner, false, resumed)
         }
-        Decision::AskExtAuthz(checked) => crate::host::ext_authz::ask(p, ctx, owner, checked, resumed),
+        Decision::AskExtAuthz(checked) => {
+            crate::host::ext_authz::ask(p, ctx, owner, checked, resumed)
+        }
     }
 }
 
@@ -119,7 +122,7 @@ fn dispatch(p: &Plugin, base: usize, owner: u32) -> Option<u32> {
         (":authority", remote.authority.as_str()),
         ("accept", "application/json"),
     ];
-    p.stats.jwks_fetches.inc();
+    p.stats.inc(Stat::JwksFetches);
     match host::current().dispatch_http_call(&remote.cluster, headers, remote.timeout) {
         Ok(token) => Some(token),
         Err(status) => {
@@ -134,7 +137,7 @@ fn dispatch(p: &Plugin, base: usize, owner: u32) -> Option<u32> {
 }
 
 fn fetch_failed(p: &Plugin, base: usize) {
-    p.stats.jwks_fetch_failures.inc();
+    p.stats.inc(Stat::JwksFetchFailures);
     if let Some(s) = p.vm.borrow_mut().slots.get_mut(base) {
         s.failed_at = Some(now_ms());
     }

@@ -1,99 +1,94 @@
 //! Counters under `tollgate.auth.` (read at Envoy's admin `/stats` as
 //! `wasmcustom.tollgate.auth.*`).
 
-use crate::policy::decide::Counts;
 use crate::ext_authz;
 use crate::jwt;
-use crate::policy::requirement::Reason;
-use tollgate_common::host::Counter;
+use crate::policy::decide::Counts;
+use crate::policy::outcome::Reason;
+use tollgate_common::host::Counters;
+
+tollgate_common::counters! {
+    /// The auth filter's own counters (besides the service's and JWT's).
+    pub enum Stat under "tollgate.auth." {
+        Allowed = "allowed",
+        Denied = "denied",
+        DeniedMissing = "denied.missing",
+        DeniedInvalid = "denied.invalid",
+        DeniedForbidden = "denied.forbidden",
+        DeniedLockedOut = "denied.locked_out",
+        DeniedBadRequest = "denied.bad_request",
+        AmbiguousPaths = "ambiguous_paths",
+        DeniedUnavailable = "denied.unavailable",
+        DeniedExtAuthz = "denied.ext_authz",
+        CacheHits = "cache_hits",
+        CacheMisses = "cache_misses",
+        JwtCacheHits = "jwt_cache_hits",
+        JwtCacheMisses = "jwt_cache_misses",
+        JwksFetches = "jwks_fetches",
+        JwksFetchFailures = "jwks_fetch_failures",
+    }
+}
 
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Stats {
-    pub allowed: Counter,
-    pub denied: Counter,
-    denied_missing: Counter,
-    denied_invalid: Counter,
-    denied_forbidden: Counter,
-    denied_locked_out: Counter,
-    denied_bad_request: Counter,
-    ambiguous_paths: Counter,
-    denied_unavailable: Counter,
-    denied_ext_authz: Counter,
-    /// The service's calls, in the order of [`ext_authz::stats::ALL`].
-    ext_authz: [Counter; 4],
-    /// `denied.jwt.<reason>`, in the order of [`jwt::Reason::ALL`].
-    denied_jwt: [Counter; 13],
-    cache_hits: Counter,
-    cache_misses: Counter,
-    jwt_cache_hits: Counter,
-    jwt_cache_misses: Counter,
-    pub jwks_fetches: Counter,
-    pub jwks_fetch_failures: Counter,
+    own: Counters<Stat>,
+    ext_authz: Counters<ext_authz::Stat>,
+    /// `denied.jwt.<reason>`.
+    denied_jwt: Counters<jwt::Reason>,
 }
 
 impl Stats {
     pub(crate) fn define() -> Stats {
-        let c = |n: &str| Counter::define(&format!("tollgate.auth.{n}"));
         Stats {
-            allowed: c("allowed"),
-            denied: c("denied"),
-            denied_missing: c("denied.missing"),
-            denied_invalid: c("denied.invalid"),
-            denied_forbidden: c("denied.forbidden"),
-            denied_locked_out: c("denied.locked_out"),
-            denied_bad_request: c("denied.bad_request"),
-            ambiguous_paths: c("ambiguous_paths"),
-            denied_unavailable: c("denied.unavailable"),
-            denied_ext_authz: c("denied.ext_authz"),
-            ext_authz: ext_authz::stats::ALL.map(Counter::define),
-            denied_jwt: jwt::Reason::ALL.map(|r| c(&format!("denied.jwt.{r}"))),
-            cache_hits: c("cache_hits"),
-            cache_misses: c("cache_misses"),
-            jwt_cache_hits: c("jwt_cache_hits"),
-            jwt_cache_misses: c("jwt_cache_misses"),
-            jwks_fetches: c("jwks_fetches"),
-            jwks_fetch_failures: c("jwks_fetch_failures"),
+            own: Counters::define(),
+            ext_authz: Counters::define(),
+            denied_jwt: Counters::define(),
         }
     }
 
+    pub(crate) fn inc(&self, stat: Stat) {
+        self.own.inc(stat);
+    }
+
     pub(crate) fn count(&self, counts: Counts) {
-        self.cache_hits.add(counts.cache_hits);
-        self.cache_misses.add(counts.cache_misses);
-        self.jwt_cache_hits.add(counts.jwt_cache_hits);
-        self.jwt_cache_misses.add(counts.jwt_cache_misses);
+        self.own.add(Stat::CacheHits, counts.cache_hits);
+        self.own.add(Stat::CacheMisses, counts.cache_misses);
+        self.own.add(Stat::JwtCacheHits, counts.jwt_cache_hits);
+        self.own.add(Stat::JwtCacheMisses, counts.jwt_cache_misses);
     }
 
     /// Counts a denial: `denied`, its reason, and a JWT's own reason.
     pub(crate) fn deny(&self, reason: Reason) {
-        self.denied.inc();
-        let generic = match reason {
-            Reason::Missing => self.denied_missing,
-            Reason::Invalid => self.denied_invalid,
-            Reason::Forbidden => self.denied_forbidden,
-            Reason::LockedOut(_) => self.denied_locked_out,
-            Reason::BadRequest => self.denied_bad_request,
-            Reason::AmbiguousPath => self.ambiguous_paths,
-            Reason::Unavailable => self.denied_unavailable,
-            Reason::ExtAuthz => self.denied_ext_authz,
-            Reason::Jwt(r) if r.status() == 403 => self.denied_forbidden,
-            Reason::Jwt(_) => self.denied_invalid,
-        };
-        generic.inc();
+        self.own.inc(Stat::Denied);
+        self.own.inc(generic(reason));
         if let Reason::Jwt(r) = reason {
-            let i = jwt::Reason::ALL.iter().position(|x| *x == r);
-            if let Some(c) = i.and_then(|i| self.denied_jwt.get(i)) {
-                c.inc();
-            }
+            self.denied_jwt.inc(r);
         }
     }
 
     /// Counts one answer (or failure) of the authorization service.
     pub(crate) fn ext_authz(&self, event: ext_authz::Event) {
-        for name in event.counters() {
-            let i = ext_authz::stats::ALL.iter().position(|n| n == name);
-            if let Some(c) = i.and_then(|i| self.ext_authz.get(i)) {
-                c.inc();
-            }
+        for stat in event.counters() {
+            self.ext_authz.inc(*stat);
         }
     }
 }
+
+/// The counter of a denial's reason (a JWT's by its status).
+fn generic(reason: Reason) -> Stat {
+    match reason {
+        Reason::Missing => Stat::DeniedMissing,
+        Reason::Invalid => Stat::DeniedInvalid,
+        Reason::Forbidden => Stat::DeniedForbidden,
+        Reason::LockedOut(_) => Stat::DeniedLockedOut,
+        Reason::BadRequest => Stat::DeniedBadRequest,
+        Reason::AmbiguousPath => Stat::AmbiguousPaths,
+        Reason::Unavailable => Stat::DeniedUnavailable,
+        Reason::ExtAuthz => Stat::DeniedExtAuthz,
+        Reason::Jwt(r) if r.status() == 403 => Stat::DeniedForbidden,
+        Reason::Jwt(_) => Stat::DeniedInvalid,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,15 +2,16 @@
 //! each remote key set, and the fetches in flight with the requests waiting
 //! for them. Root and HTTP contexts of the VM share it through an `Rc`.
 
-use crate::jwt::leaf::KeySets;
-use crate::policy::config::Config;
 use crate::ext_authz::CheckRequest;
-use crate::jwt::jwks_store;
-use crate::jwt::{Jwks, JwksSource, RemoteJwks};
-use crate::policy::requirement::Checked;
 use crate::host::stats::Stats;
+use crate::jwt::jwks_store;
+use crate::jwt::leaf::KeySets;
+use crate::jwt::{Jwks, JwksSource, RemoteJwks};
+use crate::policy::config::Config;
+use crate::policy::requirement::Checked;
 use std::cell::RefCell;
 use std::rc::Rc;
+use tollgate_common::header::HeaderList;
 use tollgate_common::host::{now_ms, HostStore};
 
 /// One remote provider's state in this VM.
@@ -53,7 +54,7 @@ pub(crate) struct Vm {
     pub orphans: Vec<AuthzCall>,
     /// The service's `allowed_client_headers_on_success`, per context, for
     /// its response.
-    pub on_success: Vec<(u32, Vec<(String, String)>)>,
+    pub on_success: Vec<(u32, HeaderList)>,
     /// How often each paused context was woken: a request waits at most
     /// once per remote provider (and once more for an unknown `kid`).
     pub rounds: Vec<(u32, usize)>,

@@ -9,10 +9,10 @@
 //! while the set is fetched, then evaluates the request again.
 
 use crate::basic::cache::Store;
-use crate::jwt::{self, Jwks, JwksSource, Location, RemoteJwks, Verified};
 use crate::jwt::config::{JwtConfig, Variant};
-use crate::policy::requirement::{Grant, Outcome, Reason};
 use crate::jwt::token_cache::{self, local, Entry, TokenCache};
+use crate::jwt::{self, Jwks, JwksSource, Location, RemoteJwks, Verified};
+use crate::policy::outcome::{Grant, Outcome, Reason};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;

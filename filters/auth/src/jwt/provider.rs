@@ -13,6 +13,7 @@ use super::jwks::SkippedKey;
 pub use super::sources::{HmacSecret, LocalJwks, RemoteJwks};
 use serde::Deserialize;
 use std::time::Duration;
+use tollgate_common::config::NonEmpty;
 use tollgate_common::duration::Duration as ConfigDuration;
 use tollgate_common::header::{HeaderName, MutableHeaderName};
 use tollgate_common::matcher::StringMatcher;
@@ -96,22 +97,6 @@ impl JwtProvider {
         match &self.jwks {
             JwksSource::Local(l) => &l.skipped,
             _ => &[],
-        }
-    }
-}
-
-/// A string that must not be empty.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct NonEmpty(pub String);
-
-impl TryFrom<String> for NonEmpty {
-    type Error = &'static str;
-    fn try_from(s: String) -> Result<Self, &'static str> {
-        if s.is_empty() {
-            Err("must not be empty")
-        } else {
-            Ok(NonEmpty(s))
         }
     }
 }

@@ -3,12 +3,13 @@
 //! HttpUri). Parsed and checked while deserializing.
 
 use super::jwks::{Jwks, SkippedKey};
-use super::provider::{NonEmpty, DEFAULT_CACHE_DURATION, MIN_HMAC_SECRET_BYTES};
+use super::provider::{DEFAULT_CACHE_DURATION, MIN_HMAC_SECRET_BYTES};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
 use std::fmt;
 use std::time::Duration;
+use tollgate_common::config::NonEmpty;
 use tollgate_common::duration::Duration as ConfigDuration;
 
 /// `local_jwks`: Envoy's DataSource with `inline_string` (or `inline_bytes`,
@@ -143,7 +144,7 @@ impl TryFrom<RawRemoteJwks> for RemoteJwks {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
-        if authority.is_empty() || !tollgate_common::header::safe_value(&uri) || uri.contains(' ') {
+        if authority.is_empty() || !tollgate_common::syntax::safe_value(&uri) || uri.contains(' ') {
             return Err(format!("http_uri.uri {uri:?} is not a valid URI"));
         }
         let path = match path {

@@ -66,6 +66,6 @@ pub fn check(p: &JwtProvider, name: &str) -> Result<Verified, JwtError> {
 pub fn outcome(p: &JwtProvider, name: &str) -> &'static str {
     match check(p, name) {
         Ok(_) => "ok",
-        Err(e) => e.reason.as_str(),
+        Err(e) => e.reason.name(),
     }
 }

@@ -184,7 +184,7 @@ pub fn claim_text(claims: &Map<String, Value>, name: &str) -> Option<String> {
         _ => return None,
     };
     // Never a value that would split a header line.
-    tollgate_common::header::safe_value(&text).then_some(text)
+    tollgate_common::syntax::safe_value(&text).then_some(text)
 }
 
 /// The claim `name` (one key, else a dotted path into objects).
@@ -221,5 +221,5 @@ pub fn claim_header(claims: &Map<String, Value>, name: &str) -> Option<String> {
         }
         Value::Null => return None,
     };
-    (!text.is_empty() && tollgate_common::header::safe_value(&text)).then_some(text)
+    (!text.is_empty() && tollgate_common::syntax::safe_value(&text)).then_some(text)
 }

@@ -1,13 +1,14 @@
 //! One request's decision: which rule applies, what its requirement says,
 //! and the reply or the header edits that follow.
 
-use crate::basic::Check;
-use crate::jwt::leaf::{KeySets, NoKeys};
 use crate::basic::cache::Store;
-use crate::policy::config::Config;
+use crate::basic::Check;
 use crate::edits::Edits;
+use crate::jwt::leaf::{KeySets, NoKeys};
+use crate::policy::config::Config;
+use crate::policy::outcome::{Grant, Outcome, Reason};
 use crate::policy::requirement::{
-    uses_ext_authz, Checked, Evaluator, Grant, Outcome, Reason, Requirement, EXT_AUTHZ_DENIED,
+    uses_ext_authz, Checked, Evaluator, Requirement, EXT_AUTHZ_DENIED,
 };
 use tollgate_common::reply::LocalReply;
 use tollgate_common::request::{Request, RequestSource};

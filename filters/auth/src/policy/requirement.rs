@@ -13,10 +13,11 @@
 //! produced it.
 
 use crate::api_key::ApiKeyConfig;
-use crate::basic::{BasicConfig, Check};
-use crate::jwt::leaf::{JwtState, KeySets, NoKeys};
 use crate::basic::cache::Store;
+use crate::basic::{BasicConfig, Check};
 use crate::jwt::config::JwtConfig;
+use crate::jwt::leaf::{JwtState, KeySets, NoKeys};
+use crate::policy::outcome::{Grant, Outcome, Reason};
 use serde::Deserialize;
 use std::cell::{OnceCell, RefCell};
 use tollgate_common::request::{Request, RequestSource};
@@ -80,48 +81,9 @@ fn node_id(r: &Requirement) -> usize {
 
 pub use ext::{uses_ext_authz, Checked};
 
-/// Why a request is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    /// No credential (401).
-    Missing,
-    /// A bad credential (401).
-    Invalid,
-    /// Authenticated, not allowed here (403).
-    Forbidden,
-    /// Too many failures; seconds until the next try (429).
-    LockedOut(u64),
-    /// The request cannot be judged (400).
-    BadRequest,
-    /// The path has more than one reading and a rule has a path condition
-    /// (400 `ambiguous_path`).
-    AmbiguousPath,
-    /// A bad JWT: 401, or 403 for `bad_audience`.
-    Jwt(crate::jwt::Reason),
-    /// A JWT provider's key set cannot be had (503).
-    Unavailable,
-    /// The authorization service denied, or failed closed: the reply is its
-    /// own (`ext_authz::Denial`).
-    ExtAuthz,
-}
-
 /// What the service's leaf yields before its answer is known (tests and
 /// evaluation without the glue).
 pub const EXT_AUTHZ_DENIED: &str = "denied by the authorization service";
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grant {
-    pub identity: Option<String>,
-    /// Upstream headers naming who was authenticated (forwarding headers).
-    pub headers: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Granted(Grant),
-    Missing,
-    Denied(Reason, String),
-}
 
 /// The configured methods a requirement can use.
 #[derive(Clone, Copy)]

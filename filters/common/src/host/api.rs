@@ -156,14 +156,7 @@ impl Host for ProxyHost {
         message: &[u8],
         timeout: Duration,
     ) -> Result<u32, Status> {
-        hostcalls::dispatch_grpc_call(
-            cluster,
-            service,
-            method,
-            Vec::new(),
-            Some(message),
-            timeout,
-        )
+        hostcalls::dispatch_grpc_call(cluster, service, method, Vec::new(), Some(message), timeout)
     }
 }
 

@@ -57,7 +57,11 @@ thread_local! {
 }
 
 pub(super) fn current() -> Rc<FakeHost> {
-    CURRENT.with(|c| c.borrow_mut().get_or_insert_with(|| Rc::new(FakeHost::new())).clone())
+    CURRENT.with(|c| {
+        c.borrow_mut()
+            .get_or_insert_with(|| Rc::new(FakeHost::new()))
+            .clone()
+    })
 }
 
 /// The calls that act (the rest only read, or count).
@@ -208,7 +212,9 @@ impl FakeHost {
 
 impl Host for FakeHost {
     fn get_map_value(&self, map: MapType, name: &str) -> Option<Vec<u8>> {
-        self.map(map, |m| m.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()))
+        self.map(map, |m| {
+            m.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+        })
     }
 
     fn get_map(&self, map: MapType) -> Vec<(String, Vec<u8>)> {
@@ -216,7 +222,10 @@ impl Host for FakeHost {
     }
 
     fn set_map_value(&self, map: MapType, name: &str, value: &str) {
-        self.record(format!("set_header {} {name}: {value}", self.effective.get()));
+        self.record(format!(
+            "set_header {} {name}: {value}",
+            self.effective.get()
+        ));
         self.map(map, |m| {
             m.retain(|(n, _)| n != name);
             m.push((name.to_string(), value.as_bytes().to_vec()));
@@ -224,8 +233,13 @@ impl Host for FakeHost {
     }
 
     fn add_map_value(&self, map: MapType, name: &str, value: &str) {
-        self.record(format!("add_header {} {name}: {value}", self.effective.get()));
-        self.map(map, |m| m.push((name.to_string(), value.as_bytes().to_vec())));
+        self.record(format!(
+            "add_header {} {name}: {value}",
+            self.effective.get()
+        ));
+        self.map(map, |m| {
+            m.push((name.to_string(), value.as_bytes().to_vec()))
+        });
     }
 
     fn remove_map_value(&self, map: MapType, name: &str) {

@@ -1,7 +1,7 @@
 //! Proxy-wasm shared data as a [`Store`].
 
-use crate::store::Store;
 use super::api::{current, Host};
+use crate::store::Store;
 
 /// Proxy-wasm shared data: one store for every worker's VM of this vm_id.
 pub struct HostStore;

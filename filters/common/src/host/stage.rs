@@ -26,7 +26,14 @@ pub trait Stage {
     }
 
     /// A gRPC call's answer with the message [`Stage::read_grpc_answer`] read.
-    fn grpc_call_response(&mut self, _token: u32, _status: u32, _size: usize, _body: Option<Vec<u8>>) {}
+    fn grpc_call_response(
+        &mut self,
+        _token: u32,
+        _status: u32,
+        _size: usize,
+        _body: Option<Vec<u8>>,
+    ) {
+    }
 
     /// The request ended.
     fn done(&mut self) {}

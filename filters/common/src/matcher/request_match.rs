@@ -239,7 +239,7 @@ impl TryFrom<String> for Method {
         let upper = s.to_ascii_uppercase();
         // A method is an RFC 9110 token; reuse the header-name check on the
         // lower-case spelling.
-        if crate::header::valid_header_name(&s.to_ascii_lowercase()) && !s.starts_with(':') {
+        if crate::syntax::valid_header_name(&s.to_ascii_lowercase()) && !s.starts_with(':') {
             Ok(Method(upper))
         } else {
             Err(format!("invalid method {s:?}"))

@@ -1,7 +1,7 @@
-/// Headers as a list of pairs; `set` replaces every value, as Envoy does.
-use tollgate_common::testing::HeaderList as Headers;
 use super::*;
 use crate::config::parse;
+/// Headers as a list of pairs; `set` replaces every value, as Envoy does.
+use tollgate_common::header::HeaderList as Headers;
 use tollgate_common::testing::FakeSource;
 
 fn req(headers: Vec<(&'static str, &'static str)>) -> Request<FakeSource> {

@@ -22,6 +22,7 @@
 
 use crate::rls;
 use serde::Deserialize;
+use tollgate_common::config::Positive;
 use tollgate_common::duration::Timeout;
 use tollgate_common::status::HttpStatus;
 use tollgate_common::ConfigError;
@@ -61,7 +62,7 @@ pub(crate) struct RawService {
     #[serde(default)]
     status_on_error: Option<HttpStatus>,
     #[serde(default)]
-    hits_addend: Option<Hits>,
+    hits_addend: Option<Positive>,
 }
 
 /// The settings Envoy's ratelimit filter has at its top level.
@@ -181,21 +182,6 @@ impl TryFrom<String> for Domain {
             Err("must not be empty (the rate-limit service's namespace)")
         } else {
             Ok(Domain(s))
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "u32")]
-struct Hits(u32);
-
-impl TryFrom<u32> for Hits {
-    type Error = &'static str;
-    fn try_from(n: u32) -> Result<Self, Self::Error> {
-        if n == 0 {
-            Err("must be at least 1")
-        } else {
-            Ok(Hits(n))
         }
     }
 }

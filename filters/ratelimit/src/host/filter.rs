@@ -4,11 +4,11 @@
 //! `on_grpc_call_response`. Envoy ends the call at `timeout` (the callback
 //! then carries a gRPC error), so a request never waits longer.
 
+use super::{Plugin, Stat, Stats, MAX_TRIES};
 use crate::bucket::{Limits, View};
 use crate::config::HeaderMode;
 use crate::descriptor::{self, Selected};
 use crate::global::{self, Verdict};
-use super::{Plugin, Stats, MAX_TRIES};
 use crate::{headers, rls, table};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType};
@@ -98,15 +98,15 @@ impl Filter {
             now_ns(),
             MAX_TRIES,
         );
-        self.stats.cas_retries.add(out.cas_retries.into());
+        self.stats.add(Stat::CasRetries, out.cas_retries.into());
         if out.evicted {
-            self.stats.keys_evicted.inc();
+            self.stats.inc(Stat::KeysEvicted);
         }
         let Some(decision) = out.decision else {
-            self.stats.cas_exhausted.inc();
+            self.stats.inc(Stat::CasExhausted);
             log::warn!("tollgate.ratelimit: {MAX_TRIES} compare-and-swap attempts lost; denying");
             if !config.filter_enforced.admits(draw) {
-                self.stats.shadow_limited.inc();
+                self.stats.inc(Stat::ShadowLimited);
                 return Local::Pass;
             }
             let reply = LocalReply::too_many_requests("rate limit state is contended; retry", 1);
@@ -115,10 +115,10 @@ impl Filter {
         };
         if decision.allowed {
             if count_allowed {
-                self.stats.allowed.inc();
+                self.stats.inc(Stat::Allowed);
             }
         } else if config.filter_enforced.admits(draw) {
-            self.stats.limited.inc();
+            self.stats.inc(Stat::Limited);
             let values = headers::values(
                 config.response_headers,
                 sel.name,
@@ -135,7 +135,7 @@ impl Filter {
             host::send_reply(&limited_reply(config, reply));
             return Local::Answered;
         } else {
-            self.stats.shadow_limited.inc();
+            self.stats.inc(Stat::ShadowLimited);
         }
         if config.response_headers != HeaderMode::Off {
             self.local = out.slot.map(|slot| LocalHeaders {
@@ -212,13 +212,17 @@ impl Filter {
         let verdict = global::verdict(answer, service, || config.filter_enforced.admits(draw));
         let s = self.stats;
         match &verdict {
-            Verdict::Allow { shadow: false, .. } => (s.service_ok.inc(), s.allowed.inc()),
+            Verdict::Allow { shadow: false, .. } => (s.inc(Stat::ServiceOk), s.inc(Stat::Allowed)),
             Verdict::Allow { shadow: true, .. } => {
-                (s.service_over_limit.inc(), s.shadow_limited.inc())
+                (s.inc(Stat::ServiceOverLimit), s.inc(Stat::ShadowLimited))
             }
-            Verdict::Limit { .. } => (s.service_over_limit.inc(), s.limited.inc()),
-            Verdict::FailOpen { .. } => (s.service_errors.inc(), s.failure_mode_allowed.inc()),
-            Verdict::FailClosed { .. } => (s.service_errors.inc(), s.failure_mode_denied.inc()),
+            Verdict::Limit { .. } => (s.inc(Stat::ServiceOverLimit), s.inc(Stat::Limited)),
+            Verdict::FailOpen { .. } => {
+                (s.inc(Stat::ServiceErrors), s.inc(Stat::FailureModeAllowed))
+            }
+            Verdict::FailClosed { .. } => {
+                (s.inc(Stat::ServiceErrors), s.inc(Stat::FailureModeDenied))
+            }
         };
         if let Some(reply) = global::reply(&verdict) {
             if let Verdict::FailClosed { reason, .. } = &verdict {
@@ -347,7 +351,7 @@ impl HttpContext for Filter {
             return Action::Continue;
         }
         if let Some(a) = ambiguous {
-            self.stats.ambiguous_paths.inc();
+            self.stats.inc(Stat::AmbiguousPaths);
             if config.filter_enforced.admits(draw) {
                 host::send_reply(&tollgate_common::path::ambiguous_path_reply(a));
                 return Action::Pause;

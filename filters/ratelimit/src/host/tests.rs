@@ -3,12 +3,14 @@
 //! `failure_mode_deny`.
 
 use super::Root;
+use super::Stat;
 use crate::rls::{self, HeaderValue, RateLimitResponse};
 use prost::Message as _;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use serde_json::{json, Value};
 use std::rc::Rc;
+use tollgate_common::counters::stat_names;
 use tollgate_common::host::FakeHost;
 
 const CALL: &str = "grpc_call rls envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
@@ -37,7 +39,11 @@ fn asked(service: Value) -> (Rc<FakeHost>, super::Filter) {
     fake.enter(2);
     assert_eq!(f.on_http_request_headers(2, true), Action::Pause);
     assert_eq!(fake.take_actions(), [CALL]);
-    assert_eq!(f.on_http_request_body(10, true), Action::Pause, "the body waits too");
+    assert_eq!(
+        f.on_http_request_body(10, true),
+        Action::Pause,
+        "the body waits too"
+    );
     (fake, f)
 }
 
@@ -76,7 +82,10 @@ fn ok_resumes_with_the_services_headers() {
     assert_eq!(f.on_http_request_body(10, true), Action::Continue);
     fake.enter(2);
     f.on_http_response_headers(0, false);
-    assert_eq!(fake.response_header(2, "x-ratelimit-limit").as_deref(), Some("2"));
+    assert_eq!(
+        fake.response_header(2, "x-ratelimit-limit").as_deref(),
+        Some("2")
+    );
     assert_eq!(fake.counter("tollgate.ratelimit.service_ok"), 1);
 }
 
@@ -86,7 +95,12 @@ fn over_limit_is_a_429_with_the_services_headers() {
     answer(&fake, &mut f, 0, response(rls::CODE_OVER_LIMIT));
     assert_eq!(fake.take_actions(), ["reply 2 429"]);
     let reply = fake.reply(2).unwrap();
-    assert!(reply.headers.contains(&("x-ratelimit-limit".into(), "2".into())), "{reply:?}");
+    assert!(
+        reply
+            .headers
+            .contains(&("x-ratelimit-limit".into(), "2".into())),
+        "{reply:?}"
+    );
     // The local reply carries them; the response pass adds nothing.
     f.on_http_response_headers(0, false);
     assert_eq!(fake.response_header(2, "x-ratelimit-limit"), None);
@@ -123,7 +137,11 @@ fn failures_are_status_on_error_with_failure_mode_deny() {
 fn a_call_that_cannot_be_sent_is_a_failure_decided_at_once() {
     for (service, action, actions) in [
         (json!({}), Action::Continue, vec![CALL, "refused"]),
-        (json!({"failure_mode_deny": true}), Action::Pause, vec![CALL, "refused", "reply 2 503"]),
+        (
+            json!({"failure_mode_deny": true}),
+            Action::Pause,
+            vec![CALL, "refused", "reply 2 503"],
+        ),
     ] {
         let fake = FakeHost::install();
         let mut root = Root::default();
@@ -143,4 +161,26 @@ fn an_answer_to_another_call_is_ignored() {
     fake.respond_grpc(response(rls::CODE_OK));
     f.on_grpc_call_response(9, 0, 4);
     assert_eq!(fake.take_actions(), Vec::<String>::new());
+}
+
+#[test]
+fn every_counter_has_its_own_unchanged_name() {
+    let names = stat_names::<Stat>();
+    let expected = [
+        "tollgate.ratelimit.allowed",
+        "tollgate.ratelimit.limited",
+        "tollgate.ratelimit.shadow_limited",
+        "tollgate.ratelimit.cas_retries",
+        "tollgate.ratelimit.cas_exhausted",
+        "tollgate.ratelimit.keys_evicted",
+        "tollgate.ratelimit.service_ok",
+        "tollgate.ratelimit.service_over_limit",
+        "tollgate.ratelimit.service_errors",
+        "tollgate.ratelimit.failure_mode_allowed",
+        "tollgate.ratelimit.failure_mode_denied",
+        "tollgate.ratelimit.ambiguous_paths",
+    ];
+    assert_eq!(names, expected);
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), names.len());
 }

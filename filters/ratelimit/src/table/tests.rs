@@ -159,7 +159,10 @@ fn init_creates_free_slots_once() {
         ),
     );
     t.init(&m);
-    assert!(!m.data.borrow()["ns/0/3"].0.is_empty(), "init must not overwrite");
+    assert!(
+        !m.data.borrow()["ns/0/3"].0.is_empty(),
+        "init must not overwrite"
+    );
 }
 
 #[test]
@@ -276,7 +279,11 @@ fn configurations_share_slots_but_never_buckets() {
             assert_eq!(allowed(&m, &t, &key, &l, now, 3), 2, "config {n} {key}");
         }
     }
-    assert_eq!(m.data.borrow().len(), 19 + 1, "the largest configuration's slots");
+    assert_eq!(
+        m.data.borrow().len(),
+        19 + 1,
+        "the largest configuration's slots"
+    );
     // Two live configurations keep separate buckets on one table.
     let (a, b) = (config(200, 16), config(201, 16));
     assert_eq!(allowed(&m, &a, "k", &l, T0 + 500 * S, 2), 2);
@@ -317,14 +324,18 @@ fn unkeyed_limits_of_two_configurations_coexist() {
 #[test]
 fn a_larger_configuration_adds_only_its_extra_slots() {
     let (m, _) = table(4);
-    let before: Vec<u32> = (0..4).map(|i| m.data.borrow()[&format!("ns/0/{i}")].1).collect();
+    let before: Vec<u32> = (0..4)
+        .map(|i| m.data.borrow()[&format!("ns/0/{i}")].1)
+        .collect();
     let t = Table {
         prefix: "ns/0".into(),
         slots: 6,
         tag: "c2|".into(),
     };
     t.init(&m);
-    let after: Vec<u32> = (0..4).map(|i| m.data.borrow()[&format!("ns/0/{i}")].1).collect();
+    let after: Vec<u32> = (0..4)
+        .map(|i| m.data.borrow()[&format!("ns/0/{i}")].1)
+        .collect();
     assert_eq!(before, after, "existing slots untouched");
     assert_eq!(m.data.borrow().len(), 6 + 1);
     assert_eq!(m.data.borrow()["ns/0/ready"].0, b"6");

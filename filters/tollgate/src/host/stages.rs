@@ -60,8 +60,18 @@ impl Stages {
 
     /// Gives gRPC answer `token` to the stage waiting for it; `body`: its
     /// message, as [`Stages::read_grpc_answer`] read it.
-    pub fn grpc_call_response(&mut self, token: u32, status: u32, size: usize, body: Option<Vec<u8>>) {
-        if let Some(stage) = self.list.iter_mut().find(|s| s.pending_call() == Some(token)) {
+    pub fn grpc_call_response(
+        &mut self,
+        token: u32,
+        status: u32,
+        size: usize,
+        body: Option<Vec<u8>>,
+    ) {
+        if let Some(stage) = self
+            .list
+            .iter_mut()
+            .find(|s| s.pending_call() == Some(token))
+        {
             stage.grpc_call_response(token, status, size, body);
         }
     }

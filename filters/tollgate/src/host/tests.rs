@@ -59,7 +59,10 @@ fn a_paused_filter_hands_back_and_the_request_resumes_once_after_the_last() {
     });
     let (fake, root) = start(&chain(auth));
     let (mut f, action) = request(&fake, &root, 2, &[(":path", "/a"), ("x-api-key", "k1")]);
-    assert_eq!((action, fake.take_actions()), (Action::Pause, vec!["http_call authz /a".into()]));
+    assert_eq!(
+        (action, fake.take_actions()),
+        (Action::Pause, vec!["http_call authz /a".into()])
+    );
 
     // Auth allows: not resumed yet, the rate-limit stage asks its service.
     fake.respond(&[(":status", "200")], "");
@@ -67,7 +70,11 @@ fn a_paused_filter_hands_back_and_the_request_resumes_once_after_the_last() {
     f.on_http_call_response(1, 1, 0, 0);
     assert_eq!(fake.take_actions(), [RLS]);
     assert_eq!(f.on_http_request_body(1, true), Action::Pause);
-    assert_eq!(fake.request_header(2, "x-chain"), None, "headers not run yet");
+    assert_eq!(
+        fake.request_header(2, "x-chain"),
+        None,
+        "headers not run yet"
+    );
 
     // The service allows: the headers stage runs, then one resume.
     grpc_answer(&fake, &mut f, 2, 2);
@@ -88,7 +95,11 @@ fn requests_woken_by_another_request_ask_the_service_from_the_roots_tick() {
         "rules": [{"match": {"path": {"prefix": "/"}}, "requires": {"provider_name": "idp"}}]
     });
     let (fake, mut root) = start(&chain(auth));
-    let headers = [(":path", "/a"), ("x-api-key", "k1"), ("authorization", bearer.as_str())];
+    let headers = [
+        (":path", "/a"),
+        ("x-api-key", "k1"),
+        ("authorization", bearer.as_str()),
+    ];
     let (mut first, _) = request(&fake, &root, 2, &headers);
     let (mut second, _) = request(&fake, &root, 3, &headers);
     assert_eq!(fake.take_actions(), ["http_call jwks /keys"]);
@@ -98,17 +109,29 @@ fn requests_woken_by_another_request_ask_the_service_from_the_roots_tick() {
     fake.respond(&[(":status", "200")], JWKS);
     fake.enter(2);
     first.on_http_call_response(1, 1, JWKS.len(), 0);
-    assert_eq!(fake.take_actions(), ["effective 3", "effective 2", "tick 1ms", RLS]);
+    assert_eq!(
+        fake.take_actions(),
+        ["effective 3", "effective 2", "tick 1ms", RLS]
+    );
 
     fake.enter(1);
     root.on_tick();
-    assert_eq!(fake.take_actions(), ["effective 3", RLS, "effective 1", "tick 1000ms"]);
+    assert_eq!(
+        fake.take_actions(),
+        ["effective 3", RLS, "effective 1", "tick 1000ms"]
+    );
 
     // The root's answer is routed to request 3, which then resumes.
     grpc_answer(&fake, &mut root, 1, 3);
     assert_eq!(
         fake.take_actions(),
-        ["effective 3", "effective 1", "effective 3", "resume 3", "effective 1"]
+        [
+            "effective 3",
+            "effective 1",
+            "effective 3",
+            "resume 3",
+            "effective 1"
+        ]
     );
     grpc_answer(&fake, &mut first, 2, 2);
     assert_eq!(fake.take_actions(), ["resume 2"]);

@@ -24,7 +24,10 @@ pub fn authority_of(uri: &str) -> Result<String, String> {
     let lower = uri.to_ascii_lowercase();
     // Envoy's documented example writes `uri: 127.0.0.1:10003`, no scheme:
     // Envoy reads only the host from it, and so does this filter.
-    let rest = match lower.strip_prefix("http://").or_else(|| lower.strip_prefix("https://")) {
+    let rest = match lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+    {
         Some(rest) => rest,
         None if !lower.contains(":/") => lower.as_str(),
         None => return Err(bad("expected [http://]host[:port][/path]")),
@@ -41,21 +44,6 @@ pub fn authority_of(uri: &str) -> Result<String, String> {
         ));
     }
     Ok(authority.to_string())
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-pub(super) struct Cluster(pub(super) String);
-
-impl TryFrom<String> for Cluster {
-    type Error = &'static str;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        if s.is_empty() {
-            Err("must not be empty")
-        } else {
-            Ok(Cluster(s))
-        }
-    }
 }
 
 /// Empty, or `/` followed by path characters (no query, fragment, space or

@@ -156,9 +156,23 @@ fn authorities() {
     );
     assert_eq!(authority_of("http://h?q").as_deref(), Ok("h"));
     // Without a scheme, as Envoy's documentation writes it.
-    assert_eq!(authority_of("127.0.0.1:10003").as_deref(), Ok("127.0.0.1:10003"));
-    assert_eq!(authority_of("authz.local/check").as_deref(), Ok("authz.local"));
-    for bad in ["ftp://a", "http:/a", "http://a b", "http://a\r\n", "//a", "", "a b"] {
+    assert_eq!(
+        authority_of("127.0.0.1:10003").as_deref(),
+        Ok("127.0.0.1:10003")
+    );
+    assert_eq!(
+        authority_of("authz.local/check").as_deref(),
+        Ok("authz.local")
+    );
+    for bad in [
+        "ftp://a",
+        "http:/a",
+        "http://a b",
+        "http://a\r\n",
+        "//a",
+        "",
+        "a b",
+    ] {
         assert!(authority_of(bad).is_err(), "{bad:?}");
     }
 }

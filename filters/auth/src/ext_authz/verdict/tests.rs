@@ -1,6 +1,6 @@
 use super::*;
 use crate::ext_authz::config::parse;
-use tollgate_common::testing::HeaderList;
+use tollgate_common::header::HeaderList;
 
 fn cfg(extra: &str) -> ExtAuthzConfig {
     parse(
@@ -18,12 +18,6 @@ fn response(status: &str, rest: &[(&str, &[u8])]) -> Headers {
     let mut h = vec![(":status".to_string(), status.as_bytes().to_vec())];
     h.extend(rest.iter().map(|(n, v)| (n.to_string(), v.to_vec())));
     h
-}
-
-fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    p.iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
 }
 
 const RESPONSE: &str = r#", "authorization_response": {
@@ -70,17 +64,20 @@ fn allow_copies_only_what_is_allowed() {
     );
     let v = interpret(&c, &h, b"ignored");
     assert_eq!(v.event(), Event::Allowed);
-    assert_eq!(v.event().counters(), &[stats::ALLOWED]);
+    assert_eq!(v.event().counters(), &[Stat::Allowed]);
     let a = allow(v);
     assert_eq!(
         a.upstream_headers_to_set,
-        pairs(&[("x-user", "alice"), ("x-user-role", "admin")])
+        HeaderList::of(&[("x-user", "alice"), ("x-user-role", "admin")])
     );
     assert_eq!(
         a.upstream_headers_to_append,
-        pairs(&[("x-tag", "t1"), ("x-tag", "t2")])
+        HeaderList::of(&[("x-tag", "t1"), ("x-tag", "t2")])
     );
-    assert_eq!(a.client_headers_on_success, pairs(&[("x-quota", "9")]));
+    assert_eq!(
+        a.client_headers_on_success,
+        HeaderList::of(&[("x-quota", "9")])
+    );
     assert_eq!(a.upstream_headers_to_remove, vec!["x-debug", "cookie"]);
     assert_eq!(a.failure, None);
     assert_eq!(a.dropped, 2);
@@ -153,13 +150,13 @@ fn deny_passes_status_body_and_allowed_headers() {
     );
     let v = interpret(&c, &h, br#"{"denied": "yes"}"#);
     assert_eq!(v.event(), Event::Denied);
-    assert_eq!(v.event().counters(), &[stats::DENIED]);
+    assert_eq!(v.event().counters(), &[Stat::Denied]);
     let d = deny(v);
     assert_eq!(d.status, 403);
     assert_eq!(d.body, br#"{"denied": "yes"}"#);
     assert_eq!(
         d.headers,
-        pairs(&[
+        HeaderList::of(&[
             ("x-authz-reason", "no entry"),
             ("www-authenticate", "Bearer"),
             ("location", "/login")
@@ -186,7 +183,7 @@ fn deny_without_client_patterns_passes_all_but_unsafe() {
     assert_eq!(d.status, 302);
     assert_eq!(
         d.headers,
-        pairs(&[("location", "https://login"), ("x-a", "1")])
+        HeaderList::of(&[("location", "https://login"), ("x-a", "1")])
     );
     assert!(d.body.is_empty());
     assert_eq!(d.dropped, 1);
@@ -206,7 +203,10 @@ fn oversized_deny_body_is_replaced() {
         &big,
     ));
     assert_eq!(d.status, 401);
-    assert_eq!(d.headers, pairs(&[("content-type", "application/json")]));
+    assert_eq!(
+        d.headers,
+        HeaderList::of(&[("content-type", "application/json")])
+    );
     let body: serde_json::Value = serde_json::from_slice(&d.body).unwrap();
     assert_eq!(body["error"], "denied");
     let exact = vec![b'a'; MAX_BODY];
@@ -235,7 +235,7 @@ fn failures_close_with_status_on_error() {
     for (headers, why) in cases {
         let v = interpret(&c, &headers, b"body");
         assert_eq!(v.event(), Event::FailureDenied, "{why}");
-        assert_eq!(v.event().counters(), &[stats::ERRORS]);
+        assert_eq!(v.event().counters(), &[Stat::Errors]);
         let d = deny(v);
         assert_eq!(d.status, 403);
         assert!(
@@ -243,7 +243,10 @@ fn failures_close_with_status_on_error() {
             "{why}: {:?}",
             d.failure
         );
-        assert_eq!(d.headers, pairs(&[("content-type", "application/json")]));
+        assert_eq!(
+            d.headers,
+            HeaderList::of(&[("content-type", "application/json")])
+        );
         let body: serde_json::Value = serde_json::from_slice(&d.body).unwrap();
         assert_eq!(
             body,
@@ -269,7 +272,7 @@ fn failure_mode_allow() {
     assert_eq!(v.event(), Event::FailureAllowed);
     assert_eq!(
         v.event().counters(),
-        &[stats::ERRORS, stats::FAILURE_MODE_ALLOWED]
+        &[Stat::Errors, Stat::FailureModeAllowed]
     );
     let a = allow(v);
     assert!(a.upstream_headers_to_set.is_empty());
@@ -292,7 +295,7 @@ fn failure_mode_allow() {
     let a = allow(failure(&c, "call not sent"));
     assert_eq!(
         a.upstream_headers_to_set,
-        pairs(&[(FAILURE_MODE_HEADER, "true")])
+        HeaderList::of(&[(FAILURE_MODE_HEADER, "true")])
     );
     assert_eq!(a.failure.as_deref(), Some("call not sent"));
 }

@@ -28,7 +28,10 @@ fn config(extra: Value) -> Value {
 fn asked(extra: Value) -> (Rc<FakeHost>, Root, Filter) {
     let (fake, root) = start(&config(extra));
     let (f, action) = request(&fake, &root, 2, &[(":path", "/ext")]);
-    assert_eq!((action, fake.take_actions()), (Action::Pause, vec![CHECK.to_string()]));
+    assert_eq!(
+        (action, fake.take_actions()),
+        (Action::Pause, vec![CHECK.to_string()])
+    );
     (fake, root, f)
 }
 
@@ -44,7 +47,11 @@ fn an_allow_resumes_with_the_services_headers() {
     f.on_http_response_headers(0, false);
     f.on_http_response_headers(0, false);
     assert_eq!(fake.response_header(2, "x-quota").as_deref(), Some("9"));
-    let adds = fake.calls().iter().filter(|c| c.starts_with("add_header 2 x-quota")).count();
+    let adds = fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("add_header 2 x-quota"))
+        .count();
     assert_eq!(adds, 1);
     assert_eq!(fake.counter("tollgate.auth.allowed"), 1);
 }
@@ -52,13 +59,21 @@ fn an_allow_resumes_with_the_services_headers() {
 #[test]
 fn a_deny_is_the_services_reply_with_its_status_headers_and_body() {
     let (fake, _root, mut f) = asked(json!({}));
-    let headers = [(":status", "401"), ("x-authz-reason", "expired"), ("x-other", "no")];
+    let headers = [
+        (":status", "401"),
+        ("x-authz-reason", "expired"),
+        ("x-other", "no"),
+    ];
     answer(&fake, &mut f, 2, 1, &headers, "go away");
     assert_eq!(fake.take_actions(), ["reply 2 401"]);
     let reply = fake.reply(2).unwrap();
     assert_eq!(reply.body, "go away");
     let has = |n: &str| reply.headers.iter().any(|h| h.0 == n);
-    assert!(has("x-authz-reason") && !has("x-other"), "{:?}", reply.headers);
+    assert!(
+        has("x-authz-reason") && !has("x-other"),
+        "{:?}",
+        reply.headers
+    );
     assert_eq!(fake.counter("tollgate.auth.denied.ext_authz"), 1);
 }
 
@@ -91,7 +106,10 @@ fn with_failure_mode_allow_errors_let_the_request_through_marked() {
     assert_eq!(fake.take_actions(), ["resume 2"]);
     let marked = fake.request_header(2, "x-envoy-auth-failure-mode-allowed");
     assert_eq!(marked.as_deref(), Some("true"));
-    assert_eq!(fake.counter("tollgate.auth.ext_authz_failure_mode_allowed"), 1);
+    assert_eq!(
+        fake.counter("tollgate.auth.ext_authz_failure_mode_allowed"),
+        1
+    );
 }
 
 #[test]
@@ -134,12 +152,18 @@ fn a_check_whose_sender_ended_is_sent_again_by_the_tick() {
     // answer would go to request 2 (tokens 2 and 3: 3's check, 2's).
     let jwks = include_str!("../../jwt/testdata/jwks.json");
     answer(&fake, &mut first, 2, 1, &[(":status", "200")], jwks);
-    assert_eq!(fake.take_actions(), ["effective 3", CHECK, "effective 2", CHECK]);
+    assert_eq!(
+        fake.take_actions(),
+        ["effective 3", CHECK, "effective 2", CHECK]
+    );
     // Request 2 ends first; the root sends request 3's check again.
     first.on_done();
     fake.end(2);
     tick(&fake, &mut root);
     assert_eq!(fake.take_actions(), [CHECK]);
     answer(&fake, &mut root, 1, 4, &[(":status", "200")], "");
-    assert_eq!(fake.take_actions(), ["effective 3", "resume 3", "effective 1"]);
+    assert_eq!(
+        fake.take_actions(),
+        ["effective 3", "resume 3", "effective 1"]
+    );
 }

@@ -42,7 +42,10 @@ fn get(fake: &FakeHost, root: &Root, id: u32, path: &str) -> (Filter, Action) {
 fn the_first_request_fetches_the_others_wait_and_the_answer_wakes_them_all() {
     let (fake, root) = start(&config());
     let (mut first, action) = get(&fake, &root, 2, "/a");
-    assert_eq!((action, fake.take_actions()), (Action::Pause, vec![FETCH.to_string()]));
+    assert_eq!(
+        (action, fake.take_actions()),
+        (Action::Pause, vec![FETCH.to_string()])
+    );
     let (_second, action) = get(&fake, &root, 3, "/b");
     assert_eq!((action, fake.take_actions()), (Action::Pause, vec![]));
 
@@ -78,10 +81,16 @@ fn a_failed_fetch_fails_closed_unless_failure_is_allowed_then_backs_off() {
 
     // For a second no request waits (nor fetches); then one fetches again.
     let (_, action) = get(&fake, &root, 4, "/a");
-    assert_eq!((action, fake.take_actions()), (Action::Pause, vec!["reply 4 503".into()]));
+    assert_eq!(
+        (action, fake.take_actions()),
+        (Action::Pause, vec!["reply 4 503".into()])
+    );
     fake.advance(Duration::from_millis(1000));
     let (_, action) = get(&fake, &root, 5, "/a");
-    assert_eq!((action, fake.take_actions()), (Action::Pause, vec![FETCH.to_string()]));
+    assert_eq!(
+        (action, fake.take_actions()),
+        (Action::Pause, vec![FETCH.to_string()])
+    );
 }
 
 #[test]
@@ -115,7 +124,10 @@ fn the_tick_fetches_again_for_waiters_whose_fetch_was_lost() {
     tick(&fake, &mut root);
     assert_eq!(fake.take_actions(), [FETCH]);
     answer(&fake, &mut root, 1, 2, &[(":status", "200")], JWKS);
-    assert_eq!(fake.take_actions(), ["effective 3", "resume 3", "effective 1"]);
+    assert_eq!(
+        fake.take_actions(),
+        ["effective 3", "resume 3", "effective 1"]
+    );
 }
 
 #[test]

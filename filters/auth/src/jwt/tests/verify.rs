@@ -176,7 +176,7 @@ fn www_authenticate_values() {
         "Bearer realm=\"abc\""
     );
     for r in Reason::ALL {
-        assert!(!r.as_str().is_empty());
+        assert!(!r.name().is_empty());
         assert_eq!(r.status() == 403, r == Reason::BadAudience);
     }
 }

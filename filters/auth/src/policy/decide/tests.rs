@@ -1,11 +1,11 @@
 use super::*;
-use tollgate_common::testing::MemoryStore;
 use crate::edits::Op;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 use tollgate_common::path::AmbiguousPathAction;
 use tollgate_common::testing::request;
+use tollgate_common::testing::MemoryStore;
 
 fn config() -> Config {
     crate::policy::config::parse(json!({
@@ -62,7 +62,11 @@ fn unmatched_requests_pass_with_spoofed_headers_stripped() {
 fn default_requires_applies_to_unmatched() {
     let mut c = config();
     c.default_requires = Some(Requirement::Basic);
-    let (d, _) = decide(&c, &request(&[(":path", "/other")]), &MemoryStore::default());
+    let (d, _) = decide(
+        &c,
+        &request(&[(":path", "/other")]),
+        &MemoryStore::default(),
+    );
     assert!(matches!(
         d,
         Decision::Deny {

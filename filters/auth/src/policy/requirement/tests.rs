@@ -1,9 +1,9 @@
 use super::*;
-use tollgate_common::testing::MemoryStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 use tollgate_common::testing::request;
+use tollgate_common::testing::MemoryStore;
 
 fn methods_config() -> crate::policy::config::Config {
     crate::policy::config::parse(json!({

@@ -100,13 +100,7 @@ fn mutations_run_in_order_around_the_route_lists() {
         vec![(":path", "/"), ("host", "h"), ("a", "1")],
         &[],
     );
-    assert_eq!(
-        up.0,
-        vec![
-            (":path".to_string(), "/".to_string()),
-            ("host".into(), "h".into())
-        ]
-    );
+    assert_eq!(up, Headers::of(&[(":path", "/"), ("host", "h")]));
 }
 
 #[test]

@@ -212,15 +212,30 @@ fn envoys_documented_local_ratelimit_example_loads() {
     let per_connection = json!({"token_bucket": {"max_tokens": 1, "fill_interval": "1s"},
                                 "local_rate_limit_per_downstream_connection": true});
     let e = parse(per_connection.to_string().as_bytes()).unwrap_err();
-    assert!(e.to_string().contains("local_rate_limit_per_downstream_connection"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("local_rate_limit_per_downstream_connection"),
+        "{e}"
+    );
 }
 
 #[test]
 fn status_as_envoy_writes_it() {
     let tb = json!({"max_tokens": 1, "fill_interval": "1s"});
-    let c = |v: Value| parse(json!({"token_bucket": tb, "status": v}).to_string().as_bytes());
+    let c = |v: Value| {
+        parse(
+            json!({"token_bucket": tb, "status": v})
+                .to_string()
+                .as_bytes(),
+        )
+    };
     assert_eq!(c(json!({"code": 503})).unwrap().limited_status, 503);
-    assert_eq!(c(json!({"code": "ServiceUnavailable"})).unwrap().limited_status, 503);
+    assert_eq!(
+        c(json!({"code": "ServiceUnavailable"}))
+            .unwrap()
+            .limited_status,
+        503
+    );
     assert!(c(json!({"code": 200})).is_err());
     let default = parse(json!({"token_bucket": tb}).to_string().as_bytes()).unwrap();
     assert_eq!(default.limited_status, 429);

@@ -4,10 +4,10 @@
 //! parameters.
 
 use super::*;
-use tollgate_common::testing::MemoryStore;
 use crate::policy::decide::{decide, Decision};
 use serde_json::{json, Value};
 use tollgate_common::testing::request;
+use tollgate_common::testing::MemoryStore;
 
 const JWKS: &str = include_str!("../../../jwt/testdata/jwks.json");
 const TOKENS: &str = include_str!("../../../jwt/testdata/tokens.json");

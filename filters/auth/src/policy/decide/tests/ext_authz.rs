@@ -3,11 +3,11 @@
 
 use super::*;
 use crate::jwt::leaf::NoKeys;
-use tollgate_common::testing::MemoryStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 use tollgate_common::testing::request;
+use tollgate_common::testing::MemoryStore;
 
 fn config() -> Config {
     crate::policy::config::parse(json!({
@@ -148,7 +148,8 @@ fn the_answer_decides_with_the_carried_method_results() {
 
 #[test]
 fn the_leaf_needs_the_top_level_block() {
-    let e = crate::policy::config::parse(br#"{"rules": [{"requires": {"ext_authz": {}}}]}"#).unwrap_err();
+    let e = crate::policy::config::parse(br#"{"rules": [{"requires": {"ext_authz": {}}}]}"#)
+        .unwrap_err();
     assert!(
         e.to_string()
             .starts_with("rules[0].requires.ext_authz: needs the top-level ext_authz"),

@@ -2,10 +2,10 @@
 //! at the instant they were minted for.
 
 use super::*;
-use tollgate_common::testing::MemoryStore;
 use crate::edits::Op;
 use serde_json::{json, Value};
 use tollgate_common::testing::request;
+use tollgate_common::testing::MemoryStore;
 
 const JWKS: &str = include_str!("../../../jwt/testdata/jwks.json");
 const TOKENS: &str = include_str!("../../../jwt/testdata/tokens.json");
@@ -68,11 +68,7 @@ fn verified_once_then_cached_with_headers() {
 }
 
 fn challenge(reply: &LocalReply) -> Vec<&str> {
-    let h = reply
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "www-authenticate");
-    h.map(|(_, v)| v.as_str()).collect()
+    reply.headers.all("www-authenticate")
 }
 
 #[test]
