@@ -396,6 +396,31 @@ impl Envoy {
     }
 }
 
+/// Starts Envoy with `config` for `module` (e.g. `"ratelimit"`), which must
+/// refuse it, and returns what follows `tollgate.<module>: invalid
+/// configuration: ` on the one log line that reports it (the field and why).
+pub fn rejected(module: &str, config: &str) -> String {
+    let b = Bootstrap::new(crate::free_port()).wasm_text(module, config);
+    let failure = match Envoy::try_start(&b) {
+        Ok(_) => panic!("Envoy started with a bad {module} configuration: {config}"),
+        Err(f) => f,
+    };
+    let marker = format!("tollgate.{module}: invalid configuration: ");
+    let lines: Vec<&str> = failure
+        .log
+        .lines()
+        .filter(|l| l.contains(&marker))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line with {marker:?}, log:\n{}",
+        failure.log
+    );
+    let line = lines[0];
+    line[line.find(&marker).map_or(0, |i| i + marker.len())..].to_string()
+}
+
 impl Drop for Envoy {
     fn drop(&mut self) {
         let log = self.stop();

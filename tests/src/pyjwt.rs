@@ -66,3 +66,18 @@ pub fn run_json(script: &str, args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
+
+/// The one JWT minting script (`tests/jwt/mint.py`) and its stable keys.
+pub const MINT: &str = include_str!("../jwt/mint.py");
+
+/// The directory of the keys `MINT` signs with (committed; they guard nothing).
+pub fn keys() -> PathBuf {
+    crate::repo_root().join("tests/jwt/keys")
+}
+
+/// Mints `set` (`auth_jwt`, `attacks`, `faults`, `injection`: see the
+/// script's header) and returns its JSON.
+pub fn mint(set: &str) -> serde_json::Value {
+    let keys = keys();
+    run_json(MINT, &[&keys.display().to_string(), set])
+}

@@ -14,12 +14,9 @@ use tollgate_tests::http_server::HttpServer;
 const ISS: &str = "https://issuer.test";
 const AUD: &str = "api.test";
 
-/// PyJWT script printing {jwks1, jwks2, tokens}: fresh keys on every run.
-const MINT: &str = include_str!("auth_jwt_mint.py");
-
 fn minted() -> &'static Value {
     static M: OnceLock<Value> = OnceLock::new();
-    M.get_or_init(|| tollgate_tests::pyjwt::run_json(MINT, &[]))
+    M.get_or_init(|| tollgate_tests::pyjwt::mint("auth_jwt"))
 }
 
 fn token(name: &str) -> String {

@@ -1,32 +1,7 @@
 //! A bad plugin configuration fails the plugin's start with one log line
 //! naming the field and why — checked through a real Envoy.
 
-use tollgate_tests::bootstrap::Bootstrap;
-use tollgate_tests::envoy::Envoy;
-
-/// Starts Envoy with `config` for `module` and returns the one log line that
-/// reports the invalid configuration.
-pub fn rejected(module: &str, config: &str) -> String {
-    let b = Bootstrap::new(tollgate_tests::free_port()).wasm_text(module, config);
-    let failure = match Envoy::try_start(&b) {
-        Ok(_) => panic!("Envoy started with a bad {module} configuration: {config}"),
-        Err(f) => f,
-    };
-    let marker = format!("tollgate.{module}: invalid configuration: ");
-    let lines: Vec<&str> = failure
-        .log
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "want one line with {marker:?}, log:\n{}",
-        failure.log
-    );
-    let line = lines[0];
-    line[line.find(&marker).map_or(0, |i| i + marker.len())..].to_string()
-}
+use tollgate_tests::envoy::rejected;
 
 #[test]
 fn bad_headers_configurations_name_the_field() {

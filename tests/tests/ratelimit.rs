@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use tollgate_tests::bootstrap::{user_file, Bootstrap};
 use tollgate_tests::client::{Proto, Request, Response};
 use tollgate_tests::echo::EchoServer;
-use tollgate_tests::envoy::Envoy;
+use tollgate_tests::envoy::{rejected, Envoy};
 
 fn start_with(config: Value, concurrency: u32) -> (EchoServer, Envoy) {
     let echo = EchoServer::start("127.0.0.1:0").expect("echo upstream");
@@ -364,25 +364,6 @@ fn shipped_file_limits_per_api_key() {
     );
 }
 
-/// Starts Envoy with a bad configuration; returns the one log line.
-fn rejected(config: &str) -> String {
-    let b = Bootstrap::new(tollgate_tests::free_port()).wasm_text("ratelimit", config);
-    let failure = match Envoy::try_start(&b) {
-        Ok(_) => panic!("Envoy started with a bad configuration: {config}"),
-        Err(f) => f,
-    };
-    let marker = "tollgate.ratelimit: invalid configuration: ";
-    let lines: Vec<&str> = failure.log.lines().filter(|l| l.contains(marker)).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "want one line with {marker:?}, log:\n{}",
-        failure.log
-    );
-    let line = lines[0];
-    line[line.find(marker).map_or(0, |i| i + marker.len())..].to_string()
-}
-
 #[test]
 fn bad_configurations_name_the_field() {
     let cases = [
@@ -425,7 +406,7 @@ fn bad_configurations_name_the_field() {
         ),
     ];
     for (config, field, reason) in cases {
-        let line = rejected(config);
+        let line = rejected("ratelimit", config);
         assert!(
             line.starts_with(&format!("{field}: ")),
             "{config}: field {field:?} not first in {line:?}"

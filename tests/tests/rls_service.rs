@@ -4,18 +4,20 @@
 
 use std::time::{Duration, Instant};
 
-use envoy_types::pb::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
-use envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor;
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::rate_limit::Unit;
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::Code;
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_client::RateLimitServiceClient;
-use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
+use envoy_types::pb::envoy::service::ratelimit::v3::RateLimitResponse;
 use serde_json::{json, Value};
 use tollgate_tests::bootstrap::Bootstrap;
 use tollgate_tests::client::{Proto, Request};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
 use tollgate_tests::rls::RateLimitService;
+
+#[path = "../rls/src/request.rs"]
+mod request;
+use request::request;
 
 /// A blocking gRPC client on a one-thread runtime.
 struct Client {
@@ -61,26 +63,6 @@ impl Client {
         hits: u32,
     ) -> RateLimitResponse {
         self.call(domain, descriptors, hits, None).unwrap()
-    }
-}
-
-fn request(domain: &str, descriptors: &[&[(&str, &str)]], hits: u32) -> RateLimitRequest {
-    RateLimitRequest {
-        domain: domain.into(),
-        descriptors: descriptors
-            .iter()
-            .map(|d| RateLimitDescriptor {
-                entries: d
-                    .iter()
-                    .map(|(k, v)| Entry {
-                        key: (*k).into(),
-                        value: (*v).into(),
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect(),
-        hits_addend: hits,
     }
 }
 

@@ -18,7 +18,6 @@ use tollgate_tests::twin::{Case, Diff, Twin};
 
 const IDENTITY: &str = "`identity_header`";
 const LOCKOUT: &str = "`lockout.max_failures` failures";
-const MINT: &str = include_str!("auth_jwt_mint.py");
 
 fn native(name: &str, ty: &str, config: &Value) -> Value {
     let mut typed = config.clone();
@@ -239,7 +238,7 @@ fn documented_basic_auth_example_twin() {
 
 fn minted() -> &'static Value {
     static M: OnceLock<Value> = OnceLock::new();
-    M.get_or_init(|| tollgate_tests::pyjwt::run_json(MINT, &[]))
+    M.get_or_init(|| tollgate_tests::pyjwt::mint("auth_jwt"))
 }
 
 /// jwt-authn-filter.yaml: its provider (remote JWKS with `cache_duration:

@@ -14,7 +14,6 @@ use tollgate_tests::twin::{Case, Diff, Twin};
 
 const ISS: &str = "https://issuer.test";
 const AUD: &str = "api.test";
-const MINT: &str = include_str!("auth_jwt_mint.py");
 const IDENTITY: &str = "`identity_header`";
 const CHALLENGE: &str = "Bearer realm=";
 const SCHEME: &str = "`bearer` in any case";
@@ -22,7 +21,7 @@ const COOKIE: &str = "removed from its cookie";
 
 fn minted() -> &'static Value {
     static M: OnceLock<Value> = OnceLock::new();
-    M.get_or_init(|| tollgate_tests::pyjwt::run_json(MINT, &[]))
+    M.get_or_init(|| tollgate_tests::pyjwt::mint("auth_jwt"))
 }
 
 fn token(name: &str) -> String {

@@ -197,28 +197,7 @@ fn unit(seconds: u64) -> Unit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use envoy_types::pb::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
-    use envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor;
-
-    fn request(domain: &str, descriptors: &[&[(&str, &str)]], hits: u32) -> RateLimitRequest {
-        RateLimitRequest {
-            domain: domain.into(),
-            descriptors: descriptors
-                .iter()
-                .map(|d| RateLimitDescriptor {
-                    entries: d
-                        .iter()
-                        .map(|(k, v)| Entry {
-                            key: (*k).into(),
-                            value: (*v).into(),
-                        })
-                        .collect(),
-                    ..Default::default()
-                })
-                .collect(),
-            hits_addend: hits,
-        }
-    }
+    use crate::request::request;
 
     fn engine(json: &str) -> Engine {
         Engine::new(crate::limits::parse(json).unwrap())

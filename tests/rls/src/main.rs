@@ -7,6 +7,8 @@
 mod engine;
 mod fault;
 mod limits;
+#[cfg(test)]
+mod request;
 
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -161,8 +161,7 @@ fn api_keys_in_odd_encodings_and_places() {
     for proto in BOTH {
         for (path, headers) in [
             ("/api/h", vec![("x-api-key", "key-one")]),
-            ("/api/h", vec![("x-api-key", "bearer key-one")]),
-            ("/api/h", vec![("x-api-key", "BEARER    key-one  ")]),
+            ("/api/h", vec![("x-api-key", "Bearer key-one")]),
             ("/api/q?api_key=key%2Done", vec![]),
             ("/api/q?%61pi_key=key-one&x=1", vec![]),
             ("/api/q?api_key=key-one&api_key=evil", vec![]),
@@ -184,6 +183,10 @@ fn api_keys_in_odd_encodings_and_places() {
     for proto in BOTH {
         for (path, headers) in [
             ("/api/h", vec![("x-api-key", "KEY-ONE")]),
+            // Only "Bearer " exactly is stripped, as by Envoy's api_key_auth
+            // (tests/tests/twin_api_key.rs).
+            ("/api/h", vec![("x-api-key", "bearer key-one")]),
+            ("/api/h", vec![("x-api-key", "BEARER    key-one  ")]),
             ("/api/h", vec![("x-api-key", "key-on")]),
             ("/api/h", vec![("x-api-key", "key%2Done")]),
             ("/api/h", vec![("x-api-key", "Basic key-one")]),

@@ -16,24 +16,8 @@ use tollgate_tests::client::{send_raw, Proto, Request, Response, BOTH};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
 
-/// An Ed25519 key set and two tokens: a clean one, and one whose `sub` and
-/// `org.team` claims carry CR LF and a header of their own.
-const MINT: &str = r#"
-import json, time, jwt
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from jwt.algorithms import OKPAlgorithm
-k = ed25519.Ed25519PrivateKey.generate()
-jwk = json.loads(OKPAlgorithm.to_jwk(k.public_key())); jwk.update(kid="d1", alg="EdDSA")
-now = int(time.time())
-def tok(sub, team):
-    c = {"iss": "https://issuer.test", "sub": sub, "exp": now + 3600, "org": {"team": team}}
-    return jwt.encode(c, k, algorithm="EdDSA", headers={"kid": "d1"})
-print(json.dumps({"jwks": {"keys": [jwk]}, "good": tok("alice", "blue"),
-  "crlf": tok("eve\r\nx-admin: 1", "blue\r\nx-injected: 1"), "nul": tok("eve\u0000root", "b\u0000")}))
-"#;
-
 fn start() -> (serde_json::Value, EchoServer, Envoy) {
-    let m = tollgate_tests::pyjwt::run_json(MINT, &[]);
+    let m = tollgate_tests::pyjwt::mint("injection");
     let auth = json!({
         "jwt": {"providers": {"idp": {
             "issuer": "https://issuer.test",

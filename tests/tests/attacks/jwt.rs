@@ -1,5 +1,5 @@
 //! Forged and malformed JWTs, each signed with the real key wherever a
-//! signature is involved (`mint.py`), so the attack is the only thing
+//! signature is involved (`tests/jwt/mint.py`, set `attacks`), so the attack is the only thing
 //! wrong. Documented reasons (README, "JWT"): the body's `reason` starts
 //! with the stable code, and none of them reaches the upstream.
 
@@ -9,8 +9,6 @@ use tollgate_tests::bootstrap::Bootstrap;
 use tollgate_tests::client::{Request, Response, BOTH};
 use tollgate_tests::echo::EchoServer;
 use tollgate_tests::envoy::Envoy;
-
-const MINT: &str = include_str!("mint.py");
 
 /// (token name, expected reason code); all 401.
 const REFUSED: &[(&str, &str)] = &[
@@ -51,7 +49,7 @@ const REFUSED: &[(&str, &str)] = &[
 ];
 
 fn start() -> (Value, EchoServer, Envoy) {
-    let minted = tollgate_tests::pyjwt::run_json(MINT, &[]);
+    let minted = tollgate_tests::pyjwt::mint("attacks");
     let config = json!({
         "jwt": {
             "providers": {"idp": {

@@ -25,24 +25,6 @@ use tollgate_tests::faulty::{Fault, FaultyServer};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Two RS256 keys: `jwks` (kid k1) and `local` (kid k2), a token each.
-const MINT: &str = r#"
-import json, time, jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
-now = int(time.time())
-def key(kid, sub):
-    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(RSAAlgorithm.to_jwk(k.public_key())); jwk.update(kid=kid, alg="RS256")
-    claims = {"iss": "https://issuer.test", "aud": "api.test", "sub": sub, "iat": now, "exp": now + 3600}
-    foreign = dict(claims, iss="https://elsewhere.test")
-    return ({"keys": [jwk]}, jwt.encode(claims, k, algorithm="RS256", headers={"kid": kid}),
-            jwt.encode(foreign, k, algorithm="RS256", headers={"kid": kid}))
-jwks, token, foreign = key("k1", "alice")
-local, local_token, _ = key("k2", "bob")
-print(json.dumps({"jwks": jwks, "token": token, "foreign": foreign, "local": local, "local_token": local_token}))
-"#;
-
 struct Minted {
     jwks: String,
     token: String,
@@ -53,7 +35,7 @@ struct Minted {
 }
 
 fn mint() -> Minted {
-    let m = tollgate_tests::pyjwt::run_json(MINT, &[]);
+    let m = tollgate_tests::pyjwt::mint("faults");
     let text = |k: &str| m[k].as_str().expect(k).to_string();
     Minted {
         jwks: m["jwks"].to_string(),

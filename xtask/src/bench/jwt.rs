@@ -1,8 +1,8 @@
-//! The JWT scenarios' keys and tokens. The keys in `jwt/` are the bench's
-//! own (they sign tokens for a local Envoy and guard nothing); `jwt/mint.py`
-//! made them and the "same token" tokens, and mints the "new token every
-//! request" tokens before each run (`cryptography`, from the harness's
-//! Python). wrk sends those with a Lua script that takes the next token from
+//! The JWT scenarios' keys and tokens. The tests' JWT minting script
+//! (`tests/jwt/mint.py`, with the stable keys in `tests/jwt/keys/`, which
+//! guard nothing) printed `jwt/jwks.json` and the "same token" tokens, and
+//! mints the "new token every request" tokens before each run
+//! (`cryptography`, from the harness's Python). wrk sends those with a Lua script that takes the next token from
 //! the list for every request.
 
 use std::path::Path;
@@ -17,7 +17,6 @@ use crate::proc;
 pub const JWKS: &str = include_str!("jwt/jwks.json");
 pub const ISSUER: &str = "https://bench.tollgate.test";
 pub const AUDIENCE: &str = "bench";
-const MINT: &str = include_str!("jwt/mint.py");
 
 /// Distinct tokens minted per algorithm for the "new token" scenarios.
 /// wrk goes through them in order, each run starting where the last one
@@ -55,15 +54,15 @@ impl JwtAlg {
 pub fn mint(root: &Path, dir: &Path) -> Result<()> {
     let started = Instant::now();
     let python = tollgate_tests::pyjwt::python();
-    let keys = root.join("xtask/src/bench/jwt");
+    let keys = root.join("tests/jwt/keys");
     let mut cmd = Command::new(python);
     cmd.arg("-c")
-        .arg(MINT)
+        .arg(tollgate_tests::pyjwt::MINT)
         .arg(&keys)
+        .arg("bench")
         .arg(dir)
         .arg(FRESH_TOKENS.to_string());
-    proc::output(&mut cmd)
-        .context("minting the JWT scenarios' tokens (xtask/src/bench/jwt/mint.py)")?;
+    proc::output(&mut cmd).context("minting the JWT scenarios' tokens (tests/jwt/mint.py)")?;
     eprintln!(
         "bench: minted {FRESH_TOKENS} RS256 and ES256 tokens in {:.1} s",
         started.elapsed().as_secs_f64()
