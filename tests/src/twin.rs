@@ -436,3 +436,14 @@ fn describe(case: &Case, n: &Seen, t: &Seen, problems: &[String]) -> String {
         side(t)
     )
 }
+
+/// Fails unless Envoy's side answered each of `statuses` at least once: a
+/// twin that agrees is only evidence when it agreed on both outcomes (keys
+/// accepted and refused, not agreement on nothing).
+pub fn assert_answered(seen: &[(Seen, Seen)], statuses: &[u16]) {
+    let got: Vec<u16> = seen.iter().map(|(n, _)| n.status).collect();
+    assert!(
+        statuses.iter().all(|s| got.contains(s)),
+        "want each of {statuses:?} at least once, got {got:?}"
+    );
+}
